@@ -1,0 +1,1 @@
+"""Bronze: landing files ingested as text, incrementally, with nothing dropped."""

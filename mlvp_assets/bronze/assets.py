@@ -1,0 +1,74 @@
+"""The ``bronze_listings`` asset and its warn-only checks."""
+
+import dagster as dg
+
+from mlvp_assets.bronze.ingest import ingest_landing_day
+from mlvp_assets.bronze.rules import BRONZE_RULES, BRONZE_TABLE
+from mlvp_assets.delta_tables import read_partition, table_metadata
+from mlvp_assets.partitions import daily_partitions, partition_day
+from mlvp_assets.quality.log import DATA_QUALITY_LOG, record_rule_results
+from mlvp_assets.quality.rules import describe_failures, evaluate_rules
+from mlvp_assets.resources.spark import DeltaSparkResource
+from mlvp_assets.resources.storage import StorageResource
+
+INGESTION_LOG = "ingestion_log"
+LANDING_FILES_READABLE = "landing_files_are_readable"
+
+
+@dg.asset(
+    description=(
+        "Raw listings as text, ingested incrementally from <root>/landing/<day>/*.csv: only files not "
+        "ingested before; a changed file replaces its earlier rows. Unknown columns are kept in "
+        "_rescued_data, malformed lines in _malformed_reason. Every decision is in the ingestion_log table."
+    ),
+    group_name="bronze",
+    kinds={"spark", "delta"},
+    partitions_def=daily_partitions,
+    check_specs=[
+        *[dg.AssetCheckSpec(rule.name, asset=BRONZE_TABLE, description=rule.description) for rule in BRONZE_RULES],
+        dg.AssetCheckSpec(
+            LANDING_FILES_READABLE, asset=BRONZE_TABLE, description="Every new landing file of the day could be read"
+        ),
+    ],
+)
+def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource, storage: StorageResource):
+    day = partition_day(context)
+    session = spark.spark_session
+    path = storage.table_path(BRONZE_TABLE)
+    result = ingest_landing_day(session, storage.landing_dir(day), path, storage.table_path(INGESTION_LOG), day)
+    for rejected_path, error in result.rejected.items():
+        context.log.error(f"rejected landing file {rejected_path}: {error}")
+
+    bronze = read_partition(session, path, day)
+    rule_results = evaluate_rules(bronze, BRONZE_RULES)
+    record_rule_results(session, storage.table_path(DATA_QUALITY_LOG), day, BRONZE_TABLE, rule_results)
+    row_count = rule_results[0].total_rows
+    yield dg.MaterializeResult(
+        metadata={
+            **table_metadata(session, path, bronze, row_count),
+            "rows_written_this_run": result.rows_written,
+            "files_ingested": sorted(set(result.rows_by_file) - result.replaced),
+            "files_replaced": sorted(result.replaced),
+            "files_unchanged_skipped": list(result.unchanged),
+            "files_duplicate_skipped": result.duplicates,
+            "files_rejected": result.rejected,
+            "failed_rows_per_rule": {r.rule: r.failed_rows for r in rule_results},
+        }
+    )
+    for rule_result in rule_results:
+        yield dg.AssetCheckResult(
+            check_name=rule_result.rule,
+            passed=rule_result.passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "failed_rows": rule_result.failed_rows,
+                "total_rows": rule_result.total_rows,
+                "action": rule_result.action.value,
+            },
+        )
+    yield dg.AssetCheckResult(
+        check_name=LANDING_FILES_READABLE,
+        passed=not result.rejected,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rejected_files": result.rejected, "rejected_count": len(result.rejected)},
+    )

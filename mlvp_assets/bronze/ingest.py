@@ -1,0 +1,270 @@
+"""Incremental ingestion of landing files into the bronze table (what Auto Loader did).
+
+Three steps, each a plain function:
+
+1. ``discover_landing_files``: list a day's CSV files with size and SHA-256 (Spark's
+   ``binaryFile`` source, so it works on any file system Spark can read).
+2. ``plan_ingestion``: compare them with the ``ingestion_log``: a file seen before with the same
+   content is skipped, a changed file replaces its earlier rows, a copy of an ingested file
+   under another name is skipped and logged.
+3. ``parse_landing_csv``: parse one file into text rows. Runs on the executors through
+   ``mapInPandas``; a file that cannot be read at all (empty, not UTF-8, required column
+   missing) becomes one error record naming the file, and the other files go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from mlvp_assets.delta_tables import append, read_table, replace_rows, table_exists
+from mlvp_assets.schema import LANDING_COLUMNS, PARTITION_COLUMN, REQUIRED_LANDING_COLUMNS
+
+SOURCE_FILE = "_source_file"
+SOURCE_LINE = "_source_line"
+RESCUED_DATA = "_rescued_data"
+MALFORMED_REASON = "_malformed_reason"
+INGESTED_AT = "_ingested_at"
+FILE_ERROR = "_file_error"
+
+PARSED_SCHEMA = ", ".join(
+    [
+        f"{SOURCE_FILE} string",
+        f"{SOURCE_LINE} long",
+        *[f"{column} string" for column in LANDING_COLUMNS],
+        f"{RESCUED_DATA} string",
+        f"{MALFORMED_REASON} string",
+        f"{FILE_ERROR} string",
+    ]
+)
+INGESTION_LOG_SCHEMA = (
+    f"{PARTITION_COLUMN} date, path string, size_bytes long, content_sha256 string, "
+    "row_count long, status string, detail string"
+)
+
+
+class Status:
+    INGESTED = "ingested"
+    REPLACED = "replaced"
+    SKIPPED_DUPLICATE = "skipped_duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: str
+    size_bytes: int
+    content_sha256: str
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    rows: list[tuple]  # (line, *LANDING_COLUMNS values, rescued_data, malformed_reason)
+    error: str | None = None
+
+
+@dataclass
+class IngestionPlan:
+    to_ingest: list[LandingFile] = field(default_factory=list)
+    replacing: set[str] = field(default_factory=set)  # paths whose earlier rows are replaced
+    unchanged: list[LandingFile] = field(default_factory=list)  # seen before, same content: nothing to do
+    duplicates: dict[str, str] = field(default_factory=dict)  # path -> earlier path with the same content
+
+
+def parse_landing_csv(path: str, content: bytes) -> ParsedFile:
+    """Parse one landing CSV into text rows; never raises for bad content.
+
+    Values stay text (empty fields become null); columns outside the schema go to the
+    ``_rescued_data`` JSON; a line with the wrong number of fields is kept with a
+    ``_malformed_reason`` and its raw fields in ``_rescued_data``.
+    """
+    if not content.strip():
+        return ParsedFile([], f"{path}: file is empty (no header row)")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        return ParsedFile(
+            [],
+            f"{path}: not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}, line {line}); "
+            "re-export the file as UTF-8",
+        )
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = [name.strip() for name in next(reader)]
+    missing = [column for column in REQUIRED_LANDING_COLUMNS if column not in header]
+    if missing:
+        return ParsedFile([], f"{path}: missing required column(s) {', '.join(missing)}")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        return ParsedFile([], f"{path}: column(s) {', '.join(repeated)} appear more than once in the header")
+    position = {name: index for index, name in enumerate(header)}
+    extra_columns = [name for name in header if name not in LANDING_COLUMNS]
+    rows = []
+    for fields in reader:
+        if not fields:  # a blank line is no record
+            continue
+        if len(fields) != len(header):
+            values = [None] * len(LANDING_COLUMNS)
+            rescued = json.dumps({"_raw_fields": fields})
+            reason = f"expected {len(header)} fields, found {len(fields)}"
+        else:
+            values = [fields[position[column]] or None for column in LANDING_COLUMNS]
+            rescued = json.dumps({name: fields[position[name]] for name in extra_columns}) if extra_columns else None
+            reason = None
+        rows.append((reader.line_num, *values, rescued, reason))
+    return ParsedFile(rows)
+
+
+def _parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    columns = [SOURCE_FILE, SOURCE_LINE, *LANDING_COLUMNS, RESCUED_DATA, MALFORMED_REASON, FILE_ERROR]
+    for batch in batches:
+        records = []
+        for path, content in zip(batch["path"], batch["content"]):
+            parsed = parse_landing_csv(path, bytes(content))
+            if parsed.error:
+                records.append((path, None, *[None] * (len(LANDING_COLUMNS) + 2), parsed.error))
+            records.extend((path, *row, None) for row in parsed.rows)
+        yield pd.DataFrame.from_records(records, columns=columns)
+
+
+def _binary_files(spark: SparkSession, directory: str) -> DataFrame | None:
+    try:
+        return spark.read.format("binaryFile").option("pathGlobFilter", "*.csv").load(directory)
+    except AnalysisException as error:
+        if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
+            return None
+        raise
+
+
+def discover_landing_files(spark: SparkSession, directory: str) -> list[LandingFile]:
+    """The CSV files of one landing folder (none if the folder does not exist)."""
+    files = _binary_files(spark, directory)
+    if files is None:
+        return []
+    rows = files.select("path", "length", F.sha2("content", 256).alias("sha")).orderBy("path").collect()
+    return [LandingFile(row["path"], int(row["length"]), row["sha"]) for row in rows]
+
+
+def plan_ingestion(files: Sequence[LandingFile], seen: Mapping[str, str]) -> IngestionPlan:
+    """Decide what to ingest, given ``seen``: path -> content hash of its last ingestion or rejection."""
+    plan = IngestionPlan()
+    path_by_hash = {sha: path for path, sha in seen.items()}
+    for file in files:
+        earlier_sha = seen.get(file.path)
+        if earlier_sha == file.content_sha256:
+            plan.unchanged.append(file)
+        elif earlier_sha is None and file.content_sha256 in path_by_hash:
+            plan.duplicates[file.path] = path_by_hash[file.content_sha256]
+        else:
+            plan.to_ingest.append(file)
+            path_by_hash.setdefault(file.content_sha256, file.path)
+            if earlier_sha is not None:
+                plan.replacing.add(file.path)
+    return plan
+
+
+def parse_landing_files(spark: SparkSession, directory: str, paths: Sequence[str]) -> DataFrame:
+    """Parsed rows of the given files, one Spark task per file, plus one error record per unreadable file."""
+    files = _binary_files(spark, directory)
+    if files is None or not paths:
+        return spark.createDataFrame([], PARSED_SCHEMA)
+    selected = files.where(F.col("path").isin(list(paths))).select("path", "content")
+    return selected.repartition(max(1, len(paths)), "path").mapInPandas(_parse_batches, PARSED_SCHEMA)
+
+
+def bronze_rows(parsed: DataFrame, day: dt.date) -> DataFrame:
+    """Parsed rows that belong in bronze: readable files only, with ingestion time and day."""
+    return (
+        parsed.where(F.col(FILE_ERROR).isNull())
+        .drop(FILE_ERROR)
+        .withColumn(INGESTED_AT, F.current_timestamp())
+        .withColumn(PARTITION_COLUMN, F.lit(day))
+    )
+
+
+def file_errors(parsed: DataFrame) -> dict[str, str]:
+    return {row[SOURCE_FILE]: row[FILE_ERROR] for row in parsed.where(F.col(FILE_ERROR).isNotNull()).collect()}
+
+
+@dataclass(frozen=True)
+class IngestionResult:
+    """What one ingestion of a landing day did, file by file."""
+
+    day: dt.date
+    rows_by_file: dict[str, int]  # ingested or replaced files -> rows written
+    replaced: frozenset[str]
+    unchanged: tuple[str, ...]
+    duplicates: dict[str, str]
+    rejected: dict[str, str]  # path -> error naming the file
+
+    @property
+    def rows_written(self) -> int:
+        return sum(self.rows_by_file.values())
+
+
+def seen_files(spark: SparkSession, log_path: str) -> dict[str, str]:
+    """path -> content hash of the latest decision about it, from the ingestion log."""
+    if not table_exists(spark, log_path):
+        return {}
+    rows = read_table(spark, log_path).groupBy("path").agg(
+        F.max_by("content_sha256", "logged_at").alias("sha")
+    ).collect()
+    return {row["path"]: row["sha"] for row in rows}
+
+
+def ingest_landing_day(
+    spark: SparkSession, landing_dir: str, bronze_path: str, log_path: str, day: dt.date
+) -> IngestionResult:
+    """Ingest the new and changed files of one landing day into bronze and log every decision."""
+    files = discover_landing_files(spark, landing_dir)
+    plan = plan_ingestion(files, seen_files(spark, log_path))
+    parsed = parse_landing_files(spark, landing_dir, [file.path for file in plan.to_ingest]).cache()
+    try:
+        rejected = file_errors(parsed)
+        accepted = [file.path for file in plan.to_ingest if file.path not in rejected]
+        rows = bronze_rows(parsed, day)
+        rows_by_file = dict.fromkeys(accepted, 0)
+        rows_by_file.update({r[SOURCE_FILE]: int(r["count"]) for r in rows.groupBy(SOURCE_FILE).count().collect()})
+        if accepted:
+            paths_sql = ", ".join("'" + path.replace("'", "''") + "'" for path in accepted)
+            replace_rows(
+                rows, bronze_path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}' AND {SOURCE_FILE} IN ({paths_sql})"
+            )
+        elif not table_exists(spark, bronze_path):
+            append(rows, bronze_path)  # nothing to write yet, but downstream needs the table
+    finally:
+        parsed.unpersist()
+
+    log_entries = []
+    for file in plan.to_ingest:
+        if file.path in rejected:
+            log_entries.append((day, file.path, file.size_bytes, file.content_sha256, 0, Status.REJECTED, rejected[file.path]))
+        else:
+            status = Status.REPLACED if file.path in plan.replacing else Status.INGESTED
+            log_entries.append((day, file.path, file.size_bytes, file.content_sha256, rows_by_file[file.path], status, None))
+    by_path = {file.path: file for file in files}
+    for path, original in plan.duplicates.items():
+        file = by_path[path]
+        log_entries.append(
+            (day, path, file.size_bytes, file.content_sha256, 0, Status.SKIPPED_DUPLICATE, f"same content as {original}")
+        )
+    if log_entries:
+        entries = spark.createDataFrame(log_entries, INGESTION_LOG_SCHEMA).withColumn("logged_at", F.current_timestamp())
+        append(entries, log_path)
+    return IngestionResult(
+        day=day,
+        rows_by_file=rows_by_file,
+        replaced=frozenset(plan.replacing - rejected.keys()),
+        unchanged=tuple(file.path for file in plan.unchanged),
+        duplicates=plan.duplicates,
+        rejected=rejected,
+    )

@@ -1,0 +1,24 @@
+"""The one ``Definitions`` of the project; ``workspace.yaml`` and ``dagster dev`` load it."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from mlvp_assets.bronze import assets as bronze
+from mlvp_assets.gold import assets as gold
+from mlvp_assets.jobs import medallion_job
+from mlvp_assets.resources import current_env, resources_for
+from mlvp_assets.silver import assets as silver
+
+
+def build_definitions(env: str) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[bronze.bronze_listings, silver.silver_and_quarantined_listings, gold.gold_listings],
+        asset_checks=[silver.silver_listings_match_contract, gold.gold_listings_match_contract],
+        jobs=[medallion_job],
+        resources=resources_for(env),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(current_env())

@@ -1,0 +1,93 @@
+"""Reading and writing the project's Delta tables through delta-spark.
+
+Partitioned tables are rewritten one day at a time with ``replaceWhere`` so re-running a
+partition replaces it instead of appending; keyed tables are upserted with ``MERGE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import dagster as dg
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from mlvp_assets.schema import PARTITION_COLUMN
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def read_table(spark: SparkSession, path: str) -> DataFrame:
+    return spark.read.format("delta").load(path)
+
+
+def read_partition(spark: SparkSession, path: str, day: dt.date) -> DataFrame:
+    """Rows of one day; a table that does not exist yet fails naming its path."""
+    if not table_exists(spark, path):
+        raise FileNotFoundError(f"Delta table {path} does not exist yet: materialize its upstream asset first")
+    return read_table(spark, path).where(F.col(PARTITION_COLUMN) == F.lit(day))
+
+
+def replace_rows(df: DataFrame, path: str, condition: str, partition_by: Sequence[str] = (PARTITION_COLUMN,)) -> None:
+    """Atomically replace the rows matching ``condition`` (a SQL predicate) by ``df``.
+
+    Every row of ``df`` must match ``condition``; Delta enforces it. Creates the table on first use.
+    """
+    (
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", condition)
+        .partitionBy(*partition_by)
+        .save(path)
+    )
+
+
+def replace_partition(df: DataFrame, path: str, day: dt.date) -> None:
+    replace_rows(df, path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'")
+
+
+def upsert(spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str], partition_by: Sequence[str] = ()) -> None:
+    """MERGE ``df`` into the table at ``path`` on ``keys``: update matches, insert the rest."""
+    if not table_exists(spark, path):
+        df.write.format("delta").partitionBy(*partition_by).save(path)
+        return
+    on: Column = F.lit(True)
+    for key in keys:
+        on = on & (F.col(f"t.{key}") == F.col(f"s.{key}"))
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(df.alias("s"), on)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def append(df: DataFrame, path: str, partition_by: Sequence[str] = (PARTITION_COLUMN,)) -> None:
+    """Append ``df``; creates the table (possibly empty, to fix its schema) on first use."""
+    df.write.format("delta").mode("append").partitionBy(*partition_by).save(path)
+
+
+def table_version(spark: SparkSession, path: str) -> int:
+    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+
+
+def table_metadata(spark: SparkSession, path: str, df: DataFrame, row_count: int) -> dict[str, dg.MetadataValue]:
+    """What a user looks for on a Delta-backed asset: rows, columns, path and version."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "dagster/row_count": dg.MetadataValue.int(row_count),
+        "dagster/column_schema": dg.MetadataValue.table_schema(
+            dg.TableSchema(
+                columns=[dg.TableColumn(name=field.name, type=field.dataType.simpleString()) for field in df.schema.fields]
+            )
+        ),
+        "table_path": dg.MetadataValue.path(path),
+    }
+    if table_exists(spark, path):
+        metadata["delta_version"] = dg.MetadataValue.int(table_version(spark, path))
+    return metadata

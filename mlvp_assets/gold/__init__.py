@@ -1,0 +1,1 @@
+"""Gold: model-ready listings under a blocking contract."""

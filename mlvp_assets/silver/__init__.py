@@ -1,0 +1,1 @@
+"""Silver: typed, deduplicated listings; rows that break a rule go to quarantine."""

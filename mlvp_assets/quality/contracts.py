@@ -10,6 +10,7 @@ from typing import Any
 
 import pandera.pyspark as pa
 import pyspark.sql.types as T
+from pandera.config import config_context
 from pandera.pyspark import Field
 from pyspark.sql import DataFrame
 
@@ -72,12 +73,20 @@ def contract_errors(model: type[pa.DataFrameModel], df: DataFrame) -> list[dict[
     """Run a Pandera contract and return its failures (empty when the data honours it).
 
     The pyspark backend never raises: failures collect in ``df.pandera.errors`` and must be
-    read right after ``validate``.
+    read right after ``validate``. Validation is forced on at full depth so that
+    ``PANDERA_VALIDATION_ENABLED=False`` in the environment cannot turn the contract into a
+    silent pass, and the frame is cached because each check is a Spark job of its own.
     """
-    validated = model.validate(df)
+    cached = df.cache()
+    try:
+        with config_context(validation_enabled=True, validation_depth="SCHEMA_AND_DATA"):
+            validated = model.validate(cached)
+        errors = validated.pandera.errors
+    finally:
+        cached.unpersist()
     failures = []
-    for category in validated.pandera.errors.values():
-        for reason, errors in category.items():
-            for error in errors:
+    for category in errors.values():
+        for reason, entries in category.items():
+            for error in entries:
                 failures.append({"reason": reason, "column": error.get("column", ""), "check": error["check"]})
     return failures

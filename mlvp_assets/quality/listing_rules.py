@@ -10,7 +10,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from mlvp_assets.bronze.ingest import MALFORMED_REASON
-from mlvp_assets.quality.rules import Action, Rule, outside
+from mlvp_assets.quality.rules import Action, Rule, is_missing, outside
 from mlvp_assets.schema import (
     CATEGORY_VALUES,
     DOUBLE_COLUMNS,
@@ -41,7 +41,7 @@ def typed_value(column: str) -> Column:
 def _is_present(column: str, action: Action) -> Rule:
     return Rule(
         f"{column}_is_present", column, f"{column} is neither null nor blank", action,
-        lambda value_of: value_of(column).isNull(),
+        lambda value_of: is_missing(column),
     )  # fmt: skip
 
 
@@ -50,8 +50,7 @@ def _is_numeric(column: str, action: Action) -> Rule:
     return Rule(
         f"{column}_is_numeric", column, f"{column} is {kind}", action,
         # Only text can fail to convert: present, yet no typed value.
-        lambda value_of: F.nullif(F.trim(F.col(column).cast("string")), F.lit("")).isNotNull()
-        & value_of(column).isNull(),
+        lambda value_of: ~is_missing(column) & value_of(column).isNull(),
     )  # fmt: skip
 
 

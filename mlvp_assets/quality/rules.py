@@ -58,7 +58,8 @@ class RuleResult:
 
 def is_missing(column: str) -> Column:
     """Null, empty or only whitespace."""
-    return F.col(column).isNull() | (F.trim(F.col(column)) == F.lit(""))
+    text = F.col(column).cast("string")
+    return text.isNull() | (F.trim(text) == F.lit(""))
 
 
 def outside(column: Column, low: float, high: float) -> Column:

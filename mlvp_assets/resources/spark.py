@@ -63,6 +63,10 @@ def delta_spark_config(
         # Delta rebuilds table snapshots with this many tasks; 50 by default is slow locally.
         "spark.databricks.delta.snapshotPartitions": str(shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
+        # Silver judges each row against ~60 rules in one projection; inferring constraints
+        # over that many aliases and predicates exhausts the optimizer (minutes and OOM on a
+        # four-row frame, measured), and the inferred filters buy nothing for these scans.
+        "spark.sql.constraintPropagation.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
     if remote:

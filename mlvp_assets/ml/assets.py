@@ -1,0 +1,330 @@
+"""The ``ml`` group: the ``training_set`` snapshot, the ``price_model`` trained and registered in
+MLflow, the blocking check that promotes it to champion, the training job and its schedule.
+
+The training assets are not partitioned: ``training_set`` snapshots every gold partition present
+(or a configured window). Only ``training_job`` materializes them; the daily medallion job does not.
+"""
+
+import datetime as dt
+
+import dagster as dg
+from dagster_mlflow.resources import MlFlow
+from mlflow.tracking import MlflowClient
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from mlvp_assets.delta_tables import read_table, table_exists, table_metadata, table_version
+from mlvp_assets.gold.rules import GOLD_TABLE
+from mlvp_assets.ml.features import TargetTransform
+from mlvp_assets.ml.registry import (
+    CHALLENGER,
+    CHAMPION,
+    aliased_versions,
+    decide_promotion,
+    load_version,
+    record_decision,
+    register_challenger,
+    version_uri,
+)
+from mlvp_assets.ml.training import (
+    SPLIT_COLUMN,
+    TEST,
+    SearchSpace,
+    TrainingSettings,
+    build_training_set,
+    log_trained_model,
+    median_price,
+    metrics_on_common_rows,
+    split_frames,
+    train_price_model,
+)
+from mlvp_assets.resources.mlflow import active_run_id, run_marked_failed_on_error
+from mlvp_assets.resources.spark import DeltaSparkResource
+from mlvp_assets.resources.storage import StorageResource
+
+TRAINING_SET_TABLE = "training_set"
+ML_GROUP = "ml"
+
+
+class TrainingSetConfig(dg.Config):
+    """How gold is snapshotted and split. Keep ``seed`` fixed: it decides which listings are test."""
+
+    seed: int = 42
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.2  # of the non-test listings, held out for tuning
+    start_date: str | None = None  # ISO dates, inclusive; None: every gold partition
+    end_date: str | None = None
+
+
+class PriceModelConfig(dg.Config):
+    """The hyperopt budget and search space (small by default, for dev and test) and the target."""
+
+    max_evals: int = 3
+    seed: int = 42
+    num_trees_min: int = 10
+    num_trees_max: int = 30
+    max_depth_min: int = 3
+    max_depth_max: int = 8
+    min_instances_per_node_min: int = 1
+    min_instances_per_node_max: int = 5
+    feature_subset_strategies: list[str] = ["auto", "onethird", "0.5"]
+    max_bins_min: int = 40
+    max_bins_max: int = 64
+    target_transform: str = TargetTransform.LOG1P.value
+    price_cap_quantile: float | None = None
+
+    def settings(self) -> TrainingSettings:
+        return TrainingSettings(
+            space=SearchSpace(
+                num_trees=(self.num_trees_min, self.num_trees_max),
+                max_depth=(self.max_depth_min, self.max_depth_max),
+                min_instances_per_node=(self.min_instances_per_node_min, self.min_instances_per_node_max),
+                feature_subset_strategies=tuple(self.feature_subset_strategies),
+                max_bins=(self.max_bins_min, self.max_bins_max),
+            ),
+            max_evals=self.max_evals,
+            seed=self.seed,
+            target_transform=TargetTransform(self.target_transform),
+            price_cap_quantile=self.price_cap_quantile,
+        )
+
+
+class PromotionConfig(dg.Config):
+    """``tolerance``: how much worse (a share) the challenger's MAE and RMSE may be than the
+    champion's; ``baseline_margin``: how much lower (a share) its MAE must be than the median's."""
+
+    tolerance: float = 0.02
+    baseline_margin: float = 0.2
+
+
+def _pinned_table(session: SparkSession, path: str) -> tuple[DataFrame, int]:
+    """The table at its current version, and that version, so what is recorded is what was read."""
+    if not table_exists(session, path):
+        raise FileNotFoundError(f"Delta table {path} does not exist yet: materialize its upstream asset first")
+    version = table_version(session, path)
+    return session.read.format("delta").option("versionAsOf", version).load(path), version
+
+
+@dg.asset(
+    description=(
+        "Snapshot of gold for training: the latest row of each listing, split by a seeded hash of "
+        "listing_id into train / validation / test (a listing keeps its split as gold grows). Kept "
+        "as the reference data for drift reports; earlier snapshots stay reachable by Delta version."
+    ),
+    group_name=ML_GROUP,
+    kinds={"spark", "delta"},
+    deps=[GOLD_TABLE],
+)
+def training_set(
+    config: TrainingSetConfig, spark: DeltaSparkResource, storage: StorageResource
+) -> dg.MaterializeResult:
+    session = spark.spark_session
+    gold, gold_version = _pinned_table(session, storage.table_path(GOLD_TABLE))
+    snapshot = build_training_set(
+        gold,
+        seed=config.seed,
+        test_fraction=config.test_fraction,
+        validation_fraction=config.validation_fraction,
+        start_date=dt.date.fromisoformat(config.start_date) if config.start_date else None,
+        end_date=dt.date.fromisoformat(config.end_date) if config.end_date else None,
+    )
+    path = storage.table_path(TRAINING_SET_TABLE)
+    (
+        snapshot.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .partitionBy(SPLIT_COLUMN)
+        .save(path)
+    )
+    stored = read_table(session, path)
+    rows_per_split = {row[SPLIT_COLUMN]: int(row["count"]) for row in stored.groupBy(SPLIT_COLUMN).count().collect()}
+    if not rows_per_split.get(TEST) or len(rows_per_split) < 3:
+        raise ValueError(f"training set has too few listings to split: {rows_per_split}")
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(session, path, stored, sum(rows_per_split.values())),
+            "rows_per_split": rows_per_split,
+            "gold_delta_version": gold_version,
+            "landing_dates": [str(day) for day in _landing_date_range(stored)],
+            "split_seed": config.seed,
+        }
+    )
+
+
+def _landing_date_range(rows: DataFrame) -> tuple[dt.date, dt.date]:
+    first, last = rows.agg(F.min("landing_date"), F.max("landing_date")).first()
+    return first, last
+
+
+@dg.asset(
+    description=(
+        "Random forest price model (Spark ML Pipeline) tuned with hyperopt TPE on the validation split, "
+        "refit on train + validation, logged to MLflow (one nested run per evaluation) and registered "
+        "as a new version with the 'challenger' alias. Metrics are on the price scale."
+    ),
+    group_name=ML_GROUP,
+    kinds={"spark", "mlflow"},
+    deps=[training_set],
+)
+def price_model(
+    context: dg.AssetExecutionContext,
+    config: PriceModelConfig,
+    spark: DeltaSparkResource,
+    storage: StorageResource,
+    mlflow: dg.ResourceParam[MlFlow],
+) -> dg.MaterializeResult:
+    session = spark.spark_session
+    rows, training_set_version = _pinned_table(session, storage.table_path(TRAINING_SET_TABLE))
+    name = mlflow.experiment_name
+    rows = rows.cache()
+    try:
+        with run_marked_failed_on_error():
+            run_id = active_run_id()
+            trained = train_price_model(rows, config.settings())
+            info = log_trained_model(
+                trained,
+                rows,
+                params={"training_set_version": training_set_version},
+                tags={"dagster_asset": context.asset_key.to_user_string(), "registered_model": name},
+            )
+            version = register_challenger(
+                MlflowClient(), info.model_uri, name, tags={"training_set_version": str(training_set_version)}
+            )
+    finally:
+        rows.unpersist()
+    context.log.info(
+        f"registered {name} version {version.version} as {CHALLENGER}: test MAE {trained.test.mae:.2f}, "
+        f"RMSE {trained.test.rmse:.2f}, R2 {trained.test.r2:.3f} (median baseline MAE {trained.baseline_test.mae:.2f})"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "registered_model": name,
+            "model_version": dg.MetadataValue.int(int(version.version)),
+            "model_uri": version_uri(name, version.version),
+            "mlflow_run_id": run_id,
+            "mlflow_experiment": name,
+            "training_set_version": training_set_version,
+            "best_params": trained.params.spark_params(),
+            "trials": len(trained.trials),
+            **{key: dg.MetadataValue.float(value) for key, value in trained.test.prefixed("test").items()},
+            "test_rows": trained.test.rows,
+            "test_unscored_rows": trained.test_unscored_rows,
+            "baseline_test_mae": dg.MetadataValue.float(trained.baseline_test.mae),
+            **{key: dg.MetadataValue.float(round(value, 2)) for key, value in trained.seconds.items()},
+        }
+    )
+
+
+@dg.asset_check(
+    asset=price_model,
+    description=(
+        "The new model (alias 'challenger') is at least as good as the 'champion' on the current test "
+        "split (MAE and RMSE within a tolerance) and beats the training median by a margin; if so it "
+        "becomes champion. Blocking: a rejected model stops everything downstream of price_model."
+    ),
+    blocking=True,
+)
+def challenger_beats_champion(
+    config: PromotionConfig,
+    spark: DeltaSparkResource,
+    storage: StorageResource,
+    mlflow: dg.ResourceParam[MlFlow],
+) -> dg.AssetCheckResult:
+    session = spark.spark_session
+    name = mlflow.experiment_name
+    client = MlflowClient()
+    aliases = aliased_versions(client, name)
+    if CHALLENGER not in aliases:
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"no version of {name} has the {CHALLENGER} alias: materialize price_model first",
+        )
+    challenger_version, champion_version = aliases[CHALLENGER], aliases.get(CHAMPION)
+    rows, training_set_version = _pinned_table(session, storage.table_path(TRAINING_SET_TABLE))
+    train, validation, test = split_frames(rows)
+    models = {CHALLENGER: load_version(name, challenger_version)}
+    if champion_version is not None:
+        models[CHAMPION] = load_version(name, champion_version)
+    comparison = metrics_on_common_rows(models, test, baseline_price=median_price(train.unionByName(validation)))
+    decision = decide_promotion(
+        comparison.metrics[CHALLENGER],
+        comparison.metrics.get(CHAMPION),
+        comparison.baseline,
+        tolerance=config.tolerance,
+        baseline_margin=config.baseline_margin,
+    )
+    figures = {
+        key: round(value, 4)
+        for model, metrics in {**comparison.metrics, "baseline": comparison.baseline}.items()
+        for key, value in metrics.prefixed(f"{model}_test").items()
+    }
+    tags = {
+        **{key: str(value) for key, value in figures.items()},
+        "compared_with_champion_version": champion_version or "none",
+        "compared_on_training_set_version": str(training_set_version),
+        "compared_on_rows": str(comparison.rows),
+        "tolerance": str(config.tolerance),
+        "baseline_margin": str(config.baseline_margin),
+    }
+    record_decision(client, name, challenger_version, decision, tags)
+    return dg.AssetCheckResult(
+        passed=decision.promote,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=decision.reason,
+        metadata={
+            "decision": "promoted" if decision.promote else "rejected",
+            "reason": decision.reason,
+            "registered_model": name,
+            "challenger_version": int(challenger_version),
+            "champion_version_before": int(champion_version) if champion_version else None,
+            "champion_version_after": int(challenger_version if decision.promote else champion_version)
+            if decision.promote or champion_version
+            else None,
+            "metrics": dg.MetadataValue.json(figures),
+            "compared_on_rows": comparison.rows,
+            "unscored_test_rows": comparison.unscored_rows,
+            "training_set_version": training_set_version,
+            "tolerance": config.tolerance,
+            "baseline_margin": config.baseline_margin,
+        },
+    )
+
+
+training_job = dg.define_asset_job(
+    "training_job",
+    selection=dg.AssetSelection.assets(training_set, price_model),
+    executor_def=dg.in_process_executor,
+    description="Snapshot gold, tune and train the price model, register it and decide its promotion.",
+)
+
+# Prod tunes with a real budget; dev and test keep the small defaults of PriceModelConfig.
+PROD_PRICE_MODEL_CONFIG: dict[str, object] = {
+    "max_evals": 30,
+    "num_trees_min": 50,
+    "num_trees_max": 200,
+    "max_depth_min": 6,
+    "max_depth_max": 16,
+    "min_instances_per_node_min": 1,
+    "min_instances_per_node_max": 10,
+    "max_bins_min": 40,
+    "max_bins_max": 128,
+}
+
+
+def training_run_config(env: str) -> dict[str, object]:
+    if env == "prod":
+        return {"ops": {"price_model": {"config": PROD_PRICE_MODEL_CONFIG}}}
+    return {}
+
+
+def training_schedule_for(env: str) -> dg.ScheduleDefinition:
+    """Weekly retraining, Monday 04:00 UTC, stopped until someone turns it on."""
+    return dg.ScheduleDefinition(
+        name="training_schedule",
+        job=training_job,
+        cron_schedule="0 4 * * 1",
+        execution_timezone="UTC",
+        run_config=training_run_config(env),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )

@@ -1,0 +1,116 @@
+"""The model registry: every trained model becomes a new version with the ``challenger`` alias;
+the ``champion`` alias moves to it only when :func:`decide_promotion` says so. The decision and
+the metrics behind it are written as tags on the challenger's version.
+
+Aliases, not stages: MLflow 3 deprecates stages. ``models:/<name>@champion`` is what scoring loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import mlflow
+import mlflow.spark
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.tracking import MlflowClient
+from pyspark.ml import PipelineModel
+
+from mlvp_assets.ml.training import Metrics
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+def alias_uri(name: str, alias: str) -> str:
+    return f"models:/{name}@{alias}"
+
+
+def version_uri(name: str, version: str | int) -> str:
+    return f"models:/{name}/{version}"
+
+
+def load_version(name: str, version: str | int) -> PipelineModel:
+    return mlflow.spark.load_model(version_uri(name, version))
+
+
+def register_challenger(client: MlflowClient, model_uri: str, name: str, tags: dict[str, str]) -> ModelVersion:
+    """Register ``model_uri`` as a new version of ``name`` (created if needed), alias ``challenger``."""
+    version = mlflow.register_model(model_uri, name, tags=tags)
+    client.set_registered_model_alias(name, CHALLENGER, version.version)
+    return version
+
+
+def aliased_versions(client: MlflowClient, name: str) -> dict[str, str]:
+    """alias -> version of the registered model; empty when the model is not registered yet."""
+    models = client.search_registered_models(filter_string=f"name = '{name}'")
+    return dict(models[0].aliases) if models else {}
+
+
+@dataclasses.dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reason: str
+
+
+def decide_promotion(
+    challenger: Metrics,
+    champion: Metrics | None,
+    baseline: Metrics,
+    tolerance: float,
+    baseline_margin: float,
+) -> PromotionDecision:
+    """Promote the challenger when it beats the median baseline's MAE by ``baseline_margin``
+    (a share, 0.2 = 20 % lower) and, if there is a champion, when neither its MAE nor its RMSE is
+    worse than the champion's by more than ``tolerance`` (a share of the champion's value).
+
+    All three sets of metrics must come from the same rows. The baseline test applies to every
+    challenger, not only the first: a model that stopped beating the median is not deployed.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    if not 0 <= baseline_margin < 1:
+        raise ValueError(f"baseline_margin must be in [0, 1), got {baseline_margin}")
+
+    required_mae = baseline.mae * (1 - baseline_margin)
+    improvement = 1 - challenger.mae / baseline.mae
+    if challenger.mae > required_mae:
+        return PromotionDecision(
+            False,
+            f"challenger test MAE {challenger.mae:.2f} is only {improvement:.1%} below the median baseline's "
+            f"{baseline.mae:.2f}; at least {baseline_margin:.0%} is required (MAE <= {required_mae:.2f})",
+        )
+    if champion is None:
+        return PromotionDecision(
+            True,
+            f"no champion yet; challenger test MAE {challenger.mae:.2f} is {improvement:.1%} below the median "
+            f"baseline's {baseline.mae:.2f} (required: {baseline_margin:.0%})",
+        )
+    comparisons = (("MAE", challenger.mae, champion.mae), ("RMSE", challenger.rmse, champion.rmse))
+    worse = [
+        f"{metric} {mine:.2f} vs champion's {theirs:.2f} (+{mine / theirs - 1:.1%})"
+        for metric, mine, theirs in comparisons
+        if mine > theirs * (1 + tolerance)
+    ]
+    if worse:
+        return PromotionDecision(
+            False, f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: {'; '.join(worse)}"
+        )
+    return PromotionDecision(
+        True,
+        f"challenger is at least as good as the champion within the {tolerance:.1%} tolerance: "
+        + "; ".join(f"{metric} {mine:.2f} vs {theirs:.2f}" for metric, mine, theirs in comparisons),
+    )
+
+
+def record_decision(
+    client: MlflowClient, name: str, challenger_version: str, decision: PromotionDecision, tags: dict[str, str]
+) -> None:
+    """Tag the challenger's version with the decision and ``tags``; move ``champion`` to it if promoted."""
+    for key, value in {
+        "promotion_decision": "promoted" if decision.promote else "rejected",
+        "promotion_reason": decision.reason,
+        **tags,
+    }.items():
+        client.set_model_version_tag(name, challenger_version, key, value)
+    if decision.promote:
+        client.set_registered_model_alias(name, CHAMPION, challenger_version)

@@ -1,0 +1,483 @@
+"""Training the price model: the training-set snapshot and its split, hyperopt tuning with one
+nested MLflow run per evaluation, the final fit, metrics on the price scale, and what the
+parent MLflow run records (parameters, metrics, plots, the model with signature and example).
+
+Everything here logs into the *active* MLflow run, which in a Dagster run is the one
+dagster-mlflow started; nothing here chooses a tracking URI or an experiment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import math
+import time
+from collections.abc import Sequence
+
+import hyperopt
+import mlflow
+import mlflow.spark
+import numpy as np
+import pandas as pd
+import pyspark
+from hyperopt import hp
+from matplotlib.figure import Figure
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.models.model import ModelInfo
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from mlvp_assets.ml.features import (
+    FEATURE_COLUMNS,
+    LABEL,
+    PREDICTION,
+    TARGET,
+    ForestParams,
+    TargetTransform,
+    build_price_pipeline,
+    feature_importances,
+    label_column,
+    largest_category_count,
+    unscorable_condition,
+)
+from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
+
+SPLIT_COLUMN = "split"
+TRAIN, VALIDATION, TEST = "train", "validation", "test"
+TRAINING_SET_COLUMNS: tuple[str, ...] = (LISTING_ID, PARTITION_COLUMN, *FEATURE_COLUMNS, TARGET, SPLIT_COLUMN)
+MODEL_ARTIFACT_PATH = "model"
+# Buckets of the split hash: fine enough that fractions are exact to 0.01 %.
+_SPLIT_BUCKETS = 10_000
+
+
+# --- the training set ---------------------------------------------------------------------
+
+
+def latest_listings(gold: DataFrame) -> DataFrame:
+    """One row per listing, from the latest landing day it appears on.
+
+    A listing appears on many daily partitions with near-identical rows; keeping them all would
+    weight listings by how often they were scraped and, split by row, put copies of one listing
+    on both sides of the train/test line.
+    """
+    latest_first = Window.partitionBy(LISTING_ID).orderBy(F.col(PARTITION_COLUMN).desc())
+    return gold.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
+
+
+def split_bucket(seed: int) -> F.Column:
+    """A listing's place in [0, 1), fixed by its id and the seed: a listing keeps its split as
+    gold grows, so a later model is never tested on listings an earlier one trained on."""
+    return F.pmod(F.xxhash64(F.col(LISTING_ID), F.lit(seed)), F.lit(_SPLIT_BUCKETS)) / F.lit(float(_SPLIT_BUCKETS))
+
+
+def assign_splits(listings: DataFrame, seed: int, test_fraction: float, validation_fraction: float) -> DataFrame:
+    """Add ``split``: ``test_fraction`` of the listings go to test; of the rest,
+    ``validation_fraction`` go to validation (for tuning) and the others to train."""
+    for name, value in (("test_fraction", test_fraction), ("validation_fraction", validation_fraction)):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {value}")
+    bucket = split_bucket(seed)
+    validation_end = test_fraction + (1 - test_fraction) * validation_fraction
+    return listings.withColumn(
+        SPLIT_COLUMN,
+        F.when(bucket < test_fraction, F.lit(TEST)).when(bucket < validation_end, F.lit(VALIDATION)).otherwise(F.lit(TRAIN)),
+    )
+
+
+def build_training_set(
+    gold: DataFrame,
+    seed: int,
+    test_fraction: float = 0.2,
+    validation_fraction: float = 0.2,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+) -> DataFrame:
+    """The training snapshot of gold: latest row per listing within the optional date window
+    (inclusive), the model's columns, and the split."""
+    if start_date is not None:
+        gold = gold.where(F.col(PARTITION_COLUMN) >= F.lit(start_date))
+    if end_date is not None:
+        gold = gold.where(F.col(PARTITION_COLUMN) <= F.lit(end_date))
+    listings = latest_listings(gold).select(*[column for column in TRAINING_SET_COLUMNS if column != SPLIT_COLUMN])
+    return assign_splits(listings, seed, test_fraction, validation_fraction)
+
+
+def split_frames(training_set: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(train, validation, test) rows of a training set."""
+    return tuple(training_set.where(F.col(SPLIT_COLUMN) == split) for split in (TRAIN, VALIDATION, TEST))  # type: ignore[return-value]
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Metrics:
+    """Regression metrics on the price scale, over ``rows`` rows."""
+
+    mae: float
+    rmse: float
+    r2: float
+    rows: int
+
+    def prefixed(self, prefix: str) -> dict[str, float]:
+        return {f"{prefix}_mae": self.mae, f"{prefix}_rmse": self.rmse, f"{prefix}_r2": self.r2}
+
+
+def regression_metrics(predictions: DataFrame, prediction: str = PREDICTION, actual: str = TARGET) -> Metrics:
+    """MAE, RMSE and R2 (1 - SSE/SST, as Spark's RegressionEvaluator) in one pass."""
+    error = F.col(prediction) - F.col(actual)
+    row = predictions.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.avg(F.abs(error)).alias("mae"),
+        F.avg(error * error).alias("mse"),
+        F.sum(error * error).alias("sse"),
+        F.var_pop(actual).alias("variance"),
+    ).first()
+    rows = int(row["rows"])
+    if rows == 0:
+        raise ValueError("no rows to compute metrics on")
+    total = row["variance"] * rows
+    r2 = 1 - row["sse"] / total if total > 0 else math.nan
+    return Metrics(mae=float(row["mae"]), rmse=math.sqrt(row["mse"]), r2=float(r2), rows=rows)
+
+
+def median_price(rows: DataFrame) -> float:
+    return float(rows.agg(F.median(TARGET)).first()[0])
+
+
+def constant_prediction_metrics(rows: DataFrame, value: float) -> Metrics:
+    return regression_metrics(rows.withColumn(PREDICTION, F.lit(float(value))))
+
+
+# --- tuning ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    """Inclusive bounds of the hyperopt search; equal bounds fix a parameter."""
+
+    num_trees: tuple[int, int] = (10, 30)
+    max_depth: tuple[int, int] = (3, 8)
+    min_instances_per_node: tuple[int, int] = (1, 5)
+    feature_subset_strategies: tuple[str, ...] = ("auto", "onethird", "0.5")
+    max_bins: tuple[int, int] = (40, 64)
+
+    def hyperopt_space(self) -> dict[str, object]:
+        def integer(label: str, bounds: tuple[int, int]) -> object:
+            low, high = bounds
+            if low > high:
+                raise ValueError(f"{label}: lower bound {low} above upper bound {high}")
+            return low if low == high else hp.quniform(label, low, high, 1)
+
+        return {
+            "num_trees": integer("num_trees", self.num_trees),
+            "max_depth": integer("max_depth", self.max_depth),
+            "min_instances_per_node": integer("min_instances_per_node", self.min_instances_per_node),
+            "feature_subset_strategy": hp.choice("feature_subset_strategy", list(self.feature_subset_strategies)),
+            "max_bins": integer("max_bins", self.max_bins),
+        }
+
+    def as_params(self) -> dict[str, str]:
+        return {f"space_{field.name}": str(getattr(self, field.name)) for field in dataclasses.fields(self)}
+
+
+def forest_params_from(point: dict[str, object]) -> ForestParams:
+    """The forest parameters of a point hyperopt drew (it draws integers as floats)."""
+    return ForestParams(
+        num_trees=int(point["num_trees"]),
+        max_depth=int(point["max_depth"]),
+        min_instances_per_node=int(point["min_instances_per_node"]),
+        feature_subset_strategy=str(point["feature_subset_strategy"]),
+        max_bins=int(point["max_bins"]),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """What a training run may choose: the search, its budget, the seed and the target."""
+
+    space: SearchSpace = SearchSpace()
+    max_evals: int = 3
+    seed: int = 42
+    target_transform: TargetTransform = TargetTransform.LOG1P
+    # Cap training prices at this quantile of the training rows (None: no cap). Evaluation
+    # always uses every test row at its real price.
+    price_cap_quantile: float | None = None
+
+    def as_params(self) -> dict[str, str]:
+        return {
+            "max_evals": str(self.max_evals),
+            "seed": str(self.seed),
+            "target_transform": self.target_transform.value,
+            "price_cap_quantile": str(self.price_cap_quantile),
+            **self.space.as_params(),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialResult:
+    number: int
+    params: ForestParams
+    train: Metrics
+    validation: Metrics
+    run_id: str
+
+
+def price_cap_for(rows: DataFrame, quantile: float | None) -> float | None:
+    if quantile is None:
+        return None
+    return float(rows.agg(F.percentile(TARGET, quantile)).first()[0])
+
+
+def fit_price_model(
+    rows: DataFrame, params: ForestParams, settings: TrainingSettings, price_cap: float | None = None
+) -> PipelineModel:
+    """Fit the pipeline on ``rows``; ``params.max_bins`` must cover their categories
+    (see :meth:`ForestParams.with_max_bins_at_least`)."""
+    labelled = rows.withColumn(LABEL, label_column(settings.target_transform, price_cap))
+    return build_price_pipeline(params, settings.target_transform, settings.seed).fit(labelled)
+
+
+def tune_price_model(train: DataFrame, validation: DataFrame, settings: TrainingSettings) -> list[TrialResult]:
+    """hyperopt TPE over the search space, minimising validation MAE; each evaluation is a
+    nested MLflow run under the active run with its parameters and train/validation metrics.
+
+    ``Trials``, not ``SparkTrials``: every evaluation fits a Spark ML pipeline from the driver,
+    which ``SparkTrials`` (a Python function shipped to executors) cannot do.
+    """
+    if settings.max_evals < 1:
+        raise ValueError(f"max_evals must be at least 1, got {settings.max_evals}")
+    price_cap = price_cap_for(train, settings.price_cap_quantile)
+    categories = largest_category_count(train)
+    results: list[TrialResult] = []
+
+    def objective(point: dict[str, object]) -> dict[str, object]:
+        params = forest_params_from(point).with_max_bins_at_least(categories)
+        number = len(results) + 1
+        with mlflow.start_run(run_name=f"trial-{number:02d}", nested=True) as run:
+            model = fit_price_model(train, params, settings, price_cap)
+            train_metrics = regression_metrics(model.transform(train))
+            validation_metrics = regression_metrics(model.transform(validation))
+            mlflow.log_params({**params.spark_params(), "trial": number})
+            mlflow.log_metrics({**train_metrics.prefixed("train"), **validation_metrics.prefixed("validation")})
+        results.append(TrialResult(number, params, train_metrics, validation_metrics, run.info.run_id))
+        return {"loss": validation_metrics.mae, "status": hyperopt.STATUS_OK}
+
+    # TPE draws at random until it has n_startup_jobs results (20 by default); scale that down
+    # so that a small budget still gets some model-guided draws.
+    algorithm = functools.partial(hyperopt.tpe.suggest, n_startup_jobs=min(20, max(2, settings.max_evals // 3)))
+    hyperopt.fmin(
+        objective,
+        settings.space.hyperopt_space(),
+        algo=algorithm,
+        max_evals=settings.max_evals,
+        trials=hyperopt.Trials(),
+        rstate=np.random.default_rng(settings.seed),
+        show_progressbar=False,
+    )
+    return results
+
+
+def best_trial(trials: Sequence[TrialResult]) -> TrialResult:
+    return min(trials, key=lambda trial: trial.validation.mae)
+
+
+# --- the whole training -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedPriceModel:
+    """The final model (refit on train + validation with the best parameters) and its record."""
+
+    model: PipelineModel
+    params: ForestParams  # the best trial's, maxBins raised if train + validation has more categories
+    settings: TrainingSettings
+    trials: list[TrialResult]
+    best: TrialResult
+    price_cap: float | None
+    fit: Metrics  # on the rows it was fitted on (train + validation)
+    test: Metrics  # on the test rows the model scores
+    test_unscored_rows: int
+    baseline_price: float  # the training median
+    baseline_test: Metrics  # the median on every test row
+    seconds: dict[str, float]
+
+
+def train_price_model(training_set: DataFrame, settings: TrainingSettings) -> TrainedPriceModel:
+    """Tune on train/validation, refit on both with the best parameters, evaluate on test."""
+    train, validation, test = split_frames(training_set)
+    started = time.perf_counter()
+    trials = tune_price_model(train, validation, settings)
+    tuned = time.perf_counter()
+    best = best_trial(trials)
+    fit_rows = train.unionByName(validation)
+    price_cap = price_cap_for(fit_rows, settings.price_cap_quantile)
+    params = best.params.with_max_bins_at_least(largest_category_count(fit_rows))
+    model = fit_price_model(fit_rows, params, settings, price_cap)
+    fitted = time.perf_counter()
+    baseline_price = median_price(fit_rows)
+    return TrainedPriceModel(
+        model=model,
+        params=params,
+        settings=settings,
+        trials=trials,
+        best=best,
+        price_cap=price_cap,
+        fit=regression_metrics(model.transform(fit_rows)),
+        test=regression_metrics(model.transform(test)),
+        test_unscored_rows=test.where(unscorable_condition(model)).count(),
+        baseline_price=baseline_price,
+        baseline_test=constant_prediction_metrics(test, baseline_price),
+        seconds={"tuning_seconds": tuned - started, "final_fit_seconds": fitted - tuned},
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Models and the median baseline scored on the same rows: those every model scores."""
+
+    metrics: dict[str, Metrics]
+    baseline: Metrics
+    rows: int
+    unscored_rows: dict[str, int]
+
+
+def metrics_on_common_rows(models: dict[str, PipelineModel], rows: DataFrame, baseline_price: float) -> Comparison:
+    """Score ``rows`` (one per listing) with every model and compare on the rows all of them
+    scored, so that a model skipping a hard row (an unseen category) gains nothing from it."""
+    scored = rows.select(LISTING_ID, TARGET)
+    for name, model in models.items():
+        predictions = model.transform(rows).select(LISTING_ID, F.col(PREDICTION).alias(f"{PREDICTION}_{name}"))
+        scored = scored.join(predictions, LISTING_ID, "inner")
+    scored = scored.cache()
+    try:
+        return Comparison(
+            metrics={name: regression_metrics(scored, prediction=f"{PREDICTION}_{name}") for name in models},
+            baseline=constant_prediction_metrics(scored, baseline_price),
+            rows=scored.count(),
+            unscored_rows={name: rows.where(unscorable_condition(model)).count() for name, model in models.items()},
+        )
+    finally:
+        scored.unpersist()
+
+
+# --- what the parent run records ------------------------------------------------------------
+
+
+def feature_importance_table(model: PipelineModel) -> pd.DataFrame:
+    return pd.DataFrame(feature_importances(model), columns=["feature", "importance"])
+
+
+def feature_importance_figure(table: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(7, 7))
+    axes = figure.subplots()
+    ordered = table.sort_values("importance")
+    axes.barh(ordered["feature"], ordered["importance"])
+    axes.set_xlabel("importance (mean decrease in impurity)")
+    axes.set_title("Random forest feature importance")
+    figure.tight_layout()
+    return figure
+
+
+def predicted_vs_actual_figure(predictions: pd.DataFrame) -> Figure:
+    """Log-log scatter of test predictions against prices, with the line of perfect prediction."""
+    figure = Figure(figsize=(6, 6))
+    axes = figure.subplots()
+    axes.scatter(predictions[TARGET], predictions[PREDICTION], s=6, alpha=0.4)
+    low = max(1.0, float(min(predictions[TARGET].min(), predictions[PREDICTION].min())))
+    high = float(max(predictions[TARGET].max(), predictions[PREDICTION].max()))
+    axes.plot([low, high], [low, high], color="black", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("actual price ($)")
+    axes.set_ylabel("predicted price ($)")
+    axes.set_title("Test split: predicted vs actual")
+    figure.tight_layout()
+    return figure
+
+
+def test_predictions(model: PipelineModel, test: DataFrame) -> pd.DataFrame:
+    return model.transform(test).select(LISTING_ID, TARGET, PREDICTION).orderBy(LISTING_ID).toPandas()
+
+
+def model_signature(model: PipelineModel, example_rows: DataFrame) -> tuple[pd.DataFrame, ModelSignature]:
+    """An input example (the feature columns only) and the signature: features in, price out."""
+    example = example_rows.select(*FEATURE_COLUMNS)
+    predictions = model.transform(example).select(PREDICTION).toPandas()[PREDICTION]
+    example_pandas = example.toPandas()
+    return example_pandas, infer_signature(example_pandas, predictions)
+
+
+def model_pip_requirements() -> list[str]:
+    """Given explicitly: otherwise MLflow infers them by loading the model in a subprocess,
+    which for a Spark model starts a second JVM and takes many seconds."""
+    return [f"mlflow=={mlflow.__version__}", f"pyspark=={pyspark.__version__}"]
+
+
+def log_trained_model(
+    trained: TrainedPriceModel,
+    training_set: DataFrame,
+    params: dict[str, object] | None = None,
+    tags: dict[str, str] | None = None,
+) -> ModelInfo:
+    """Record the training in the active run: parameters, metrics, tables, plots and the model."""
+    train, _, test = split_frames(training_set)
+    mlflow.set_tags(tags or {})
+    mlflow.log_params(
+        {
+            **trained.settings.as_params(),
+            **{f"best_{name}": value for name, value in trained.params.spark_params().items()},
+            "best_trial": trained.best.number,
+            "price_cap": trained.price_cap,
+            "baseline_price": trained.baseline_price,
+            **(params or {}),
+        }
+    )
+    mlflow.log_metrics(
+        {
+            **trained.test.prefixed("test"),
+            **trained.fit.prefixed("fit"),
+            **trained.best.validation.prefixed("best_validation"),
+            **trained.best.train.prefixed("best_train"),
+            **trained.baseline_test.prefixed("baseline_test"),
+            "test_rows": trained.test.rows,
+            "test_unscored_rows": trained.test_unscored_rows,
+            **trained.seconds,
+        }
+    )
+    importance = feature_importance_table(trained.model)
+    mlflow.log_text(importance.to_csv(index=False), "feature_importance.csv")
+    mlflow.log_figure(feature_importance_figure(importance), "feature_importance.png")
+    predictions = test_predictions(trained.model, test)
+    mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
+    mlflow.log_figure(predicted_vs_actual_figure(predictions), "predicted_vs_actual.png")
+    mlflow.log_text(trials_table(trained.trials).to_csv(index=False), "trials.csv")
+
+    example, signature = model_signature(trained.model, train.limit(5))
+    started = time.perf_counter()
+    info = mlflow.spark.log_model(
+        trained.model,
+        artifact_path=MODEL_ARTIFACT_PATH,
+        signature=signature,
+        input_example=example,
+        pip_requirements=model_pip_requirements(),
+    )
+    mlflow.log_metric("model_logging_seconds", time.perf_counter() - started)
+    return info
+
+
+def trials_table(trials: Sequence[TrialResult]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "trial": trial.number,
+                "run_id": trial.run_id,
+                **trial.params.spark_params(),
+                **trial.train.prefixed("train"),
+                **trial.validation.prefixed("validation"),
+            }
+            for trial in trials
+        ]
+    )

@@ -1,0 +1,141 @@
+"""MLflow tracking and registry per environment, through dagster-mlflow's ``mlflow_tracking``.
+
+dev and test keep everything under the storage root: a SQLite backend (runs and the model
+registry) at ``<root>/mlflow/mlflow.db`` and artifacts in ``<root>/mlflow/artifacts``. prod reads
+the tracking server's URI from ``MLFLOW_TRACKING_URI``; the server decides where artifacts go.
+Experiment and registered model share one name that carries the environment: ``dev_airbnb_price``.
+
+``mlflow_tracking`` is an old-style resource with process-wide side effects: when a Dagster run
+initialises it, it sets MLflow's tracking URI and experiment and *starts an MLflow run* tagged
+with the Dagster run id, which stays the active run for every step of that Dagster run. Assets
+log into that run (it is the parent of the tuning trials). Two things it does not do are added
+here, by a resource that delegates to it:
+
+* The experiment's artifact location. ``mlflow.set_experiment`` creates a missing experiment
+  under the backend's default artifact root, which for a SQLite backend is ``./mlruns`` in the
+  process's working directory. The experiment is therefore created first, with its location.
+* Ending the run. dagster-mlflow ends it only on an error at teardown or through its job hook;
+  a run left active in a long-lived process (tests, ``materialize``) would swallow the next
+  Dagster run's logging. It is ended when the resource is torn down, at the end of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import mlflow
+from dagster_mlflow import mlflow_tracking
+from dagster_mlflow.resources import CONFIG_SCHEMA as MLFLOW_TRACKING_CONFIG_SCHEMA
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+from mlvp_assets.resources.storage import StorageResource
+
+MLFLOW_RESOURCE_KEY = "mlflow"
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+LOCAL_ENVS = ("dev", "test")
+
+
+def airbnb_price_name(env: str) -> str:
+    """The experiment and the registered model of an environment: ``<env>_airbnb_price``."""
+    return f"{env}_airbnb_price"
+
+
+def local_mlflow_dir(storage_root: str) -> Path:
+    return Path(StorageResource(root=storage_root).local_root) / "mlflow"
+
+
+def local_tracking_uri(storage_root: str) -> str:
+    """The SQLite backend under a local storage root (an absolute path: four slashes)."""
+    return f"sqlite:///{local_mlflow_dir(storage_root) / 'mlflow.db'}"
+
+
+def local_artifact_location(storage_root: str) -> str:
+    return (local_mlflow_dir(storage_root) / "artifacts").as_uri()
+
+
+def ensure_experiment(tracking_uri: str, name: str, artifact_location: str) -> str:
+    """The id of experiment ``name``, created with ``artifact_location`` if it does not exist."""
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(name, artifact_location=artifact_location)
+
+
+@dg.resource(
+    config_schema={
+        **MLFLOW_TRACKING_CONFIG_SCHEMA,
+        "artifact_location": dg.Field(
+            dg.Noneable(dg.StringSource),
+            default_value=None,
+            is_required=False,
+            description="Artifact location of the experiment when it is created; None: the server's default.",
+        ),
+    },
+    description=(
+        "dagster-mlflow's mlflow_tracking (one MLflow run per Dagster run), which also creates the "
+        "experiment with its artifact location and ends the MLflow run when the Dagster run ends."
+    ),
+)
+def mlflow_tracking_with_artifact_location(init_context: dg.InitResourceContext) -> Iterator[Any]:
+    config = init_context.resource_config
+    if config["artifact_location"]:
+        ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_location"])
+    yield from mlflow_tracking.resource_fn(init_context)
+    mlflow.end_run()
+
+
+def mlflow_resource_for(env: str, storage_root: str | None = None) -> dg.ResourceDefinition:
+    """The MLflow resource of ``env``: local SQLite under ``storage_root`` for dev and test,
+    the server named by ``MLFLOW_TRACKING_URI`` for prod."""
+    name = airbnb_price_name(env)
+    if env in LOCAL_ENVS:
+        if not storage_root:
+            raise ValueError(f"the {env} MLflow backend lives under the storage root: pass storage_root")
+        return mlflow_tracking_with_artifact_location.configured(
+            {
+                "experiment_name": name,
+                "mlflow_tracking_uri": local_tracking_uri(storage_root),
+                "artifact_location": local_artifact_location(storage_root),
+                "extra_tags": {"mlvp_env": env},
+            }
+        )
+    if env == "prod":
+        return mlflow_tracking_with_artifact_location.configured(
+            {
+                "experiment_name": name,
+                "mlflow_tracking_uri": {"env": TRACKING_URI_ENV},
+                "extra_tags": {"mlvp_env": env},
+            }
+        )
+    raise ValueError(f"unknown environment {env!r}; valid: {', '.join((*LOCAL_ENVS, 'prod'))}")
+
+
+@contextmanager
+def run_marked_failed_on_error() -> Iterator[None]:
+    """Mark the active MLflow run FAILED if the block raises (Dagster catches step errors, so
+    dagster-mlflow's own teardown never sees them)."""
+    try:
+        yield
+    except BaseException:
+        if mlflow.active_run() is not None:
+            mlflow.end_run(status=RunStatus.to_string(RunStatus.FAILED))
+        raise
+
+
+def active_run_id() -> str:
+    """The MLflow run dagster-mlflow started for this Dagster run."""
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError(
+            f"no active MLflow run: the asset needs the {MLFLOW_RESOURCE_KEY!r} resource "
+            "(dagster-mlflow starts the run when it is initialised)"
+        )
+    return run.info.run_id

@@ -47,3 +47,12 @@ def real_listings() -> Path:
     if not REAL_LISTINGS.exists():
         pytest.skip(f"real dataset not found at {REAL_LISTINGS} (it lives in ../shared/data beside the repository)")
     return REAL_LISTINGS
+
+
+def medallion_resources(root: Path) -> dict:
+    """The test environment's resources on an explicit root (for module-scoped fixtures)."""
+    from mlvp_assets.resources import test_spark_config
+    from mlvp_assets.resources.spark import DeltaSparkResource
+    from mlvp_assets.resources.storage import StorageResource
+
+    return {"spark": DeltaSparkResource(spark_config=test_spark_config()), "storage": StorageResource(root=str(root))}

@@ -2,8 +2,8 @@
 
 Three steps, each a plain function:
 
-1. ``discover_landing_files``: list a day's CSV files with size and SHA-256 (Spark's
-   ``binaryFile`` source, so it works on any file system Spark can read).
+1. ``discover_landing_files``: list a day's CSV files with size (Hadoop's FileSystem API) and
+   SHA-256 (Spark's ``binaryFile`` source), so it works on any file system Spark can read.
 2. ``plan_ingestion``: compare them with the ``ingestion_log``: a file seen before with the same
    content is skipped, a changed file replaces its earlier rows, a copy of an ingested file
    under another name is skipped and logged.
@@ -15,6 +15,7 @@ Three steps, each a plain function:
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 import io
 import json
@@ -22,7 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
-from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -35,6 +35,7 @@ RESCUED_DATA = "_rescued_data"
 MALFORMED_REASON = "_malformed_reason"
 INGESTED_AT = "_ingested_at"
 FILE_ERROR = "_file_error"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 PARSED_SCHEMA = ", ".join(
     [
@@ -136,22 +137,38 @@ def _parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame.from_records(records, columns=columns)
 
 
-def _binary_files(spark: SparkSession, directory: str) -> DataFrame | None:
-    try:
-        return spark.read.format("binaryFile").option("pathGlobFilter", "*.csv").load(directory)
-    except AnalysisException as error:
-        if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
-            return None
-        raise
+def _binary_files(spark: SparkSession, directory: str) -> DataFrame:
+    return spark.read.format("binaryFile").option("pathGlobFilter", "*.csv").load(directory)
+
+
+def _list_csv_files(spark: SparkSession, directory: str) -> dict[str, int] | None:
+    """path -> size of the CSV files in ``directory`` through Hadoop's FileSystem API (any file
+    system Spark can read), or None if the folder does not exist.
+
+    Spark's file scans skip zero-length files, so listing by reading would lose empty deliveries.
+    """
+    jvm = spark.sparkContext._jvm  # type: ignore[union-attr]
+    folder = jvm.org.apache.hadoop.fs.Path(directory)
+    file_system = folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    if not file_system.exists(folder):
+        return None
+    return {
+        status.getPath().toString(): int(status.getLen())
+        for status in file_system.listStatus(folder)
+        if status.isFile() and status.getPath().getName().endswith(".csv")
+    }
 
 
 def discover_landing_files(spark: SparkSession, directory: str) -> list[LandingFile]:
-    """The CSV files of one landing folder (none if the folder does not exist)."""
-    files = _binary_files(spark, directory)
-    if files is None:
+    """The CSV files of one landing folder with size and SHA-256 (none if the folder does not exist)."""
+    sizes = _list_csv_files(spark, directory)
+    if not sizes:
         return []
-    rows = files.select("path", "length", F.sha2("content", 256).alias("sha")).orderBy("path").collect()
-    return [LandingFile(row["path"], int(row["length"]), row["sha"]) for row in rows]
+    hashes = {path: EMPTY_SHA256 for path, size in sizes.items() if size == 0}
+    if len(hashes) < len(sizes):
+        rows = _binary_files(spark, directory).select("path", F.sha2("content", 256).alias("sha")).collect()
+        hashes.update({row["path"]: row["sha"] for row in rows})
+    return [LandingFile(path, sizes[path], hashes[path]) for path in sorted(sizes)]
 
 
 def plan_ingestion(files: Sequence[LandingFile], seen: Mapping[str, str]) -> IngestionPlan:
@@ -174,10 +191,9 @@ def plan_ingestion(files: Sequence[LandingFile], seen: Mapping[str, str]) -> Ing
 
 def parse_landing_files(spark: SparkSession, directory: str, paths: Sequence[str]) -> DataFrame:
     """Parsed rows of the given files, one Spark task per file, plus one error record per unreadable file."""
-    files = _binary_files(spark, directory)
-    if files is None or not paths:
+    if not paths:
         return spark.createDataFrame([], PARSED_SCHEMA)
-    selected = files.where(F.col("path").isin(list(paths))).select("path", "content")
+    selected = _binary_files(spark, directory).where(F.col("path").isin(list(paths))).select("path", "content")
     return selected.repartition(max(1, len(paths)), "path").mapInPandas(_parse_batches, PARSED_SCHEMA)
 
 
@@ -227,9 +243,12 @@ def ingest_landing_day(
     """Ingest the new and changed files of one landing day into bronze and log every decision."""
     files = discover_landing_files(spark, landing_dir)
     plan = plan_ingestion(files, seen_files(spark, log_path))
-    parsed = parse_landing_files(spark, landing_dir, [file.path for file in plan.to_ingest]).cache()
+    # Zero-length files are invisible to Spark's scans; judge them here, with the same parser.
+    empty_files = {file.path for file in plan.to_ingest if file.size_bytes == 0}
+    parsed = parse_landing_files(spark, landing_dir, [f.path for f in plan.to_ingest if f.path not in empty_files]).cache()
     try:
-        rejected = file_errors(parsed)
+        rejected = {path: parse_landing_csv(path, b"").error for path in sorted(empty_files)}
+        rejected.update(file_errors(parsed))
         accepted = [file.path for file in plan.to_ingest if file.path not in rejected]
         rows = bronze_rows(parsed, day)
         rows_by_file = dict.fromkeys(accepted, 0)

@@ -1,0 +1,40 @@
+# Two commands on a fresh machine (Java 17 is the only prerequisite):
+#   make demo   install, simulate three landing days, materialize the graph for them
+#   make test   install, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install demo test test-fast dev mlflow-ui bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/python -m mlvp_assets.demo --days 3 --rows-per-day 2000
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+dev: install
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
+
+mlflow-ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///data/mlflow/mlflow.db --host 127.0.0.1 --port 5000
+
+bench: install
+	for script in bench/*.py; do $(BIN)/python "$$script" || exit 1; done
+
+clean:
+	rm -rf $(VENV) data/landing data/warehouse data/reports data/mlflow data/dagster_home

@@ -68,7 +68,8 @@ def bronze_frame(spark, rows: list[dict], day: str = "2026-01-01", malformed: di
 
     from pyspark.sql import functions as F
 
-    from mlvp_assets.bronze.ingest import INGESTED_AT, PARSED_SCHEMA, bronze_rows
+    from mlvp_assets.bronze.ingest import bronze_rows
+    from mlvp_assets.bronze.landing_csv import INGESTED_AT, PARSED_SCHEMA
 
     malformed = malformed or {}
     records = [

@@ -7,8 +7,8 @@ Three steps, each a plain function:
 2. ``plan_ingestion``: compare them with the ``ingestion_log``: a file seen before with the same
    content is skipped, a changed file replaces its earlier rows, a copy of an ingested file
    under another name is skipped and logged.
-3. ``parse_landing_csv``: parse one file into text rows. Runs on the executors through
-   ``mapInPandas``; a file that cannot be read at all (empty, not UTF-8, required column
+3. ``landing_csv.parse_landing_csv``: parse one file into text rows. Runs on the executors
+   through ``mapInPandas``; a file that cannot be read at all (empty, not UTF-8, required column
    missing) becomes one error record naming the file, and the other files go on.
 """
 
@@ -27,26 +27,21 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import append, read_table, replace_rows, table_exists
-from mlvp_assets.schema import LANDING_COLUMNS, PARTITION_COLUMN, REQUIRED_LANDING_COLUMNS
+from mlvp_assets.bronze.landing_csv import (
+    FILE_ERROR,
+    INGESTED_AT,
+    MALFORMED_REASON,
+    PARSED_SCHEMA,
+    RESCUED_DATA,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    parse_batches,
+    parse_landing_csv,
+)
+from mlvp_assets.schema import PARTITION_COLUMN
 
-SOURCE_FILE = "_source_file"
-SOURCE_LINE = "_source_line"
-RESCUED_DATA = "_rescued_data"
-MALFORMED_REASON = "_malformed_reason"
-INGESTED_AT = "_ingested_at"
-FILE_ERROR = "_file_error"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
-PARSED_SCHEMA = ", ".join(
-    [
-        f"{SOURCE_FILE} string",
-        f"{SOURCE_LINE} long",
-        *[f"{column} string" for column in LANDING_COLUMNS],
-        f"{RESCUED_DATA} string",
-        f"{MALFORMED_REASON} string",
-        f"{FILE_ERROR} string",
-    ]
-)
 INGESTION_LOG_SCHEMA = (
     f"{PARTITION_COLUMN} date, path string, size_bytes long, content_sha256 string, "
     "row_count long, status string, detail string"
@@ -67,74 +62,12 @@ class LandingFile:
     content_sha256: str
 
 
-@dataclass(frozen=True)
-class ParsedFile:
-    rows: list[tuple]  # (line, *LANDING_COLUMNS values, rescued_data, malformed_reason)
-    error: str | None = None
-
-
 @dataclass
 class IngestionPlan:
     to_ingest: list[LandingFile] = field(default_factory=list)
     replacing: set[str] = field(default_factory=set)  # paths whose earlier rows are replaced
     unchanged: list[LandingFile] = field(default_factory=list)  # seen before, same content: nothing to do
     duplicates: dict[str, str] = field(default_factory=dict)  # path -> earlier path with the same content
-
-
-def parse_landing_csv(path: str, content: bytes) -> ParsedFile:
-    """Parse one landing CSV into text rows; never raises for bad content.
-
-    Values stay text (empty fields become null); columns outside the schema go to the
-    ``_rescued_data`` JSON; a line with the wrong number of fields is kept with a
-    ``_malformed_reason`` and its raw fields in ``_rescued_data``.
-    """
-    if not content.strip():
-        return ParsedFile([], f"{path}: file is empty (no header row)")
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        return ParsedFile(
-            [],
-            f"{path}: not valid UTF-8 (byte 0x{content[error.start]:02x} at offset {error.start}, line {line}); "
-            "re-export the file as UTF-8",
-        )
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    header = [name.strip() for name in next(reader)]
-    missing = [column for column in REQUIRED_LANDING_COLUMNS if column not in header]
-    if missing:
-        return ParsedFile([], f"{path}: missing required column(s) {', '.join(missing)}")
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        return ParsedFile([], f"{path}: column(s) {', '.join(repeated)} appear more than once in the header")
-    position = {name: index for index, name in enumerate(header)}
-    extra_columns = [name for name in header if name not in LANDING_COLUMNS]
-    rows = []
-    for fields in reader:
-        if not fields:  # a blank line is no record
-            continue
-        if len(fields) != len(header):
-            values = [None] * len(LANDING_COLUMNS)
-            rescued = json.dumps({"_raw_fields": fields})
-            reason = f"expected {len(header)} fields, found {len(fields)}"
-        else:
-            values = [fields[position[column]] or None for column in LANDING_COLUMNS]
-            rescued = json.dumps({name: fields[position[name]] for name in extra_columns}) if extra_columns else None
-            reason = None
-        rows.append((reader.line_num, *values, rescued, reason))
-    return ParsedFile(rows)
-
-
-def _parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    columns = [SOURCE_FILE, SOURCE_LINE, *LANDING_COLUMNS, RESCUED_DATA, MALFORMED_REASON, FILE_ERROR]
-    for batch in batches:
-        records = []
-        for path, content in zip(batch["path"], batch["content"]):
-            parsed = parse_landing_csv(path, bytes(content))
-            if parsed.error:
-                records.append((path, None, *[None] * (len(LANDING_COLUMNS) + 2), parsed.error))
-            records.extend((path, *row, None) for row in parsed.rows)
-        yield pd.DataFrame.from_records(records, columns=columns)
 
 
 def _binary_files(spark: SparkSession, directory: str) -> DataFrame:
@@ -194,7 +127,7 @@ def parse_landing_files(spark: SparkSession, directory: str, paths: Sequence[str
     if not paths:
         return spark.createDataFrame([], PARSED_SCHEMA)
     selected = _binary_files(spark, directory).where(F.col("path").isin(list(paths))).select("path", "content")
-    return selected.repartition(max(1, len(paths)), "path").mapInPandas(_parse_batches, PARSED_SCHEMA)
+    return selected.mapInPandas(parse_batches, PARSED_SCHEMA)
 
 
 def bronze_rows(parsed: DataFrame, day: dt.date) -> DataFrame:

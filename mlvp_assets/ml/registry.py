@@ -71,29 +71,30 @@ def decide_promotion(
     if not 0 <= baseline_margin < 1:
         raise ValueError(f"baseline_margin must be in [0, 1), got {baseline_margin}")
 
+    reasons = []
+    if champion is not None:
+        comparisons = (("MAE", challenger.mae, champion.mae), ("RMSE", challenger.rmse, champion.rmse))
+        worse = [
+            f"{metric} {mine:.2f} vs champion's {theirs:.2f} (+{mine / theirs - 1:.1%})"
+            for metric, mine, theirs in comparisons
+            if mine > theirs * (1 + tolerance)
+        ]
+        if worse:
+            reasons.append(f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: {'; '.join(worse)}")
     required_mae = baseline.mae * (1 - baseline_margin)
     improvement = 1 - challenger.mae / baseline.mae
     if challenger.mae > required_mae:
-        return PromotionDecision(
-            False,
+        reasons.append(
             f"challenger test MAE {challenger.mae:.2f} is only {improvement:.1%} below the median baseline's "
-            f"{baseline.mae:.2f}; at least {baseline_margin:.0%} is required (MAE <= {required_mae:.2f})",
+            f"{baseline.mae:.2f}; at least {baseline_margin:.0%} is required (MAE <= {required_mae:.2f})"
         )
+    if reasons:
+        return PromotionDecision(False, "; and ".join(reasons))
     if champion is None:
         return PromotionDecision(
             True,
             f"no champion yet; challenger test MAE {challenger.mae:.2f} is {improvement:.1%} below the median "
             f"baseline's {baseline.mae:.2f} (required: {baseline_margin:.0%})",
-        )
-    comparisons = (("MAE", challenger.mae, champion.mae), ("RMSE", challenger.rmse, champion.rmse))
-    worse = [
-        f"{metric} {mine:.2f} vs champion's {theirs:.2f} (+{mine / theirs - 1:.1%})"
-        for metric, mine, theirs in comparisons
-        if mine > theirs * (1 + tolerance)
-    ]
-    if worse:
-        return PromotionDecision(
-            False, f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: {'; '.join(worse)}"
         )
     return PromotionDecision(
         True,

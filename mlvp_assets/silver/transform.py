@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from mlvp_assets.bronze.ingest import INGESTED_AT, MALFORMED_REASON, SOURCE_FILE, SOURCE_LINE
+from mlvp_assets.bronze.landing_csv import INGESTED_AT, MALFORMED_REASON, SOURCE_FILE, SOURCE_LINE
 from mlvp_assets.quality.listing_rules import typed_value
 from mlvp_assets.quality.rules import failed_rule_names
 from mlvp_assets.schema import LANDING_COLUMNS, LISTING_ID, PARTITION_COLUMN

@@ -2,7 +2,8 @@
 
 import json
 
-from mlvp_assets.bronze.ingest import LandingFile, parse_landing_csv, plan_ingestion
+from mlvp_assets.bronze.ingest import LandingFile, plan_ingestion
+from mlvp_assets.bronze.landing_csv import parse_landing_csv
 from mlvp_assets.schema import LANDING_COLUMNS
 from mlvp_assets_tests.factories import csv_text, listing
 

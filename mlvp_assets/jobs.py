@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from mlvp_assets.partitions import daily_partitions
 
 medallion_job = dg.define_asset_job(
     "medallion_job",
     selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     description="Landing files of one day to bronze, silver (and quarantine) and gold, with their checks.",
 )

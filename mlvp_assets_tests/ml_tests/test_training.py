@@ -1,0 +1,113 @@
+"""The training set's snapshot and split, the metrics, and the hyperopt search space."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hyperopt.pyll.stochastic import sample
+from pyspark.ml.evaluation import RegressionEvaluator
+
+from mlvp_assets.ml.features import ForestParams
+from mlvp_assets.ml.training import (
+    SPLIT_COLUMN,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    SearchSpace,
+    assign_splits,
+    forest_params_from,
+    latest_listings,
+    regression_metrics,
+)
+
+
+def _listings(spark, count: int, day: dt.date = dt.date(2026, 1, 1)):
+    return spark.createDataFrame(
+        [(f"L{n:06d}", day, float(100 + n % 50)) for n in range(count)], "listing_id string, landing_date date, price double"
+    )
+
+
+def _split_of(df) -> dict[str, str]:
+    return {row["listing_id"]: row[SPLIT_COLUMN] for row in df.select("listing_id", SPLIT_COLUMN).collect()}
+
+
+def test_split_fractions_follow_the_configuration(spark):
+    counts = {
+        row[SPLIT_COLUMN]: row["count"]
+        for row in assign_splits(_listings(spark, 5000), seed=1, test_fraction=0.2, validation_fraction=0.25)
+        .groupBy(SPLIT_COLUMN)
+        .count()
+        .collect()
+    }
+
+    assert counts[TEST] == pytest.approx(1000, abs=100)
+    assert counts[VALIDATION] == pytest.approx(1000, abs=100)  # a quarter of the other 4000
+    assert counts[TRAIN] == pytest.approx(3000, abs=100)
+
+
+def test_a_listing_keeps_its_split_as_gold_grows_and_the_seed_decides(spark):
+    small = _split_of(assign_splits(_listings(spark, 300), seed=1, test_fraction=0.2, validation_fraction=0.2))
+    grown = _split_of(assign_splits(_listings(spark, 900), seed=1, test_fraction=0.2, validation_fraction=0.2))
+    other_seed = _split_of(assign_splits(_listings(spark, 300), seed=2, test_fraction=0.2, validation_fraction=0.2))
+
+    assert all(grown[listing] == split for listing, split in small.items())
+    assert sum(other_seed[listing] != split for listing, split in small.items()) > 30
+
+
+@pytest.mark.parametrize("fractions", [(0.0, 0.2), (0.2, 1.0), (1.5, 0.1)])
+def test_split_fractions_outside_zero_one_are_refused(spark, fractions):
+    with pytest.raises(ValueError, match="fraction"):
+        assign_splits(_listings(spark, 10), seed=1, test_fraction=fractions[0], validation_fraction=fractions[1])
+
+
+def test_latest_listings_keeps_each_listings_last_day(spark):
+    rows = [
+        ("L1", dt.date(2026, 1, 1), 100.0),
+        ("L1", dt.date(2026, 1, 3), 120.0),
+        ("L1", dt.date(2026, 1, 2), 110.0),
+        ("L2", dt.date(2026, 1, 2), 80.0),
+    ]
+    gold = spark.createDataFrame(rows, "listing_id string, landing_date date, price double")
+
+    latest = {row["listing_id"]: (row["landing_date"], row["price"]) for row in latest_listings(gold).collect()}
+
+    assert latest == {"L1": (dt.date(2026, 1, 3), 120.0), "L2": (dt.date(2026, 1, 2), 80.0)}
+
+
+def test_metrics_match_sparks_regression_evaluator(spark):
+    predictions = spark.createDataFrame(
+        [(100.0, 90.0), (200.0, 260.0), (150.0, 150.0), (1000.0, 400.0), (80.0, 95.0)], "price double, prediction double"
+    )
+
+    metrics = regression_metrics(predictions)
+
+    for name in ("mae", "rmse", "r2"):
+        expected = RegressionEvaluator(labelCol="price", predictionCol="prediction", metricName=name).evaluate(predictions)
+        assert getattr(metrics, name) == pytest.approx(expected)
+    assert metrics.rows == 5
+    assert metrics.prefixed("test") == {"test_mae": metrics.mae, "test_rmse": metrics.rmse, "test_r2": metrics.r2}
+
+
+def test_metrics_of_no_rows_fail_instead_of_reporting_nonsense(spark):
+    with pytest.raises(ValueError, match="no rows"):
+        regression_metrics(spark.createDataFrame([], "price double, prediction double"))
+
+
+def test_search_space_draws_forest_params_within_bounds():
+    space = SearchSpace(num_trees=(5, 9), max_depth=(4, 4), min_instances_per_node=(1, 3), max_bins=(40, 48))
+
+    for seed in range(20):
+        params = forest_params_from(sample(space.hyperopt_space(), rng=np.random.default_rng(seed)))
+        assert isinstance(params, ForestParams)
+        assert 5 <= params.num_trees <= 9
+        assert params.max_depth == 4
+        assert 1 <= params.min_instances_per_node <= 3
+        assert 40 <= params.max_bins <= 48
+        assert params.feature_subset_strategy in space.feature_subset_strategies
+
+
+def test_inverted_search_bounds_are_refused():
+    with pytest.raises(ValueError, match="max_depth"):
+        SearchSpace(max_depth=(9, 3)).hyperopt_space()

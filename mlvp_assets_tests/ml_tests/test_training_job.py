@@ -1,0 +1,79 @@
+"""The training job and schedule beside the daily medallion job: what each runs, and when. No Spark."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from mlvp_assets.bronze import assets as bronze
+from mlvp_assets.gold import assets as gold
+from mlvp_assets.jobs import medallion_job
+from mlvp_assets.ml import assets as ml
+from mlvp_assets.resources import resources_for
+from mlvp_assets.resources.mlflow import MLFLOW_RESOURCE_KEY, mlflow_resource_for
+from mlvp_assets.silver import assets as silver
+
+
+@pytest.fixture(params=["dev", "prod"])
+def defs(request, tmp_path, monkeypatch) -> dg.Definitions:
+    """The project's assets with the ml group added, as definitions.py will wire them."""
+    monkeypatch.setenv("MLVP_SPARK_MASTER", "local[1]")
+    monkeypatch.setenv("MLVP_STORAGE_ROOT", str(tmp_path))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
+    env = request.param
+    return dg.Definitions(
+        assets=[
+            bronze.bronze_listings,
+            silver.silver_and_quarantined_listings,
+            gold.gold_listings,
+            ml.training_set,
+            ml.price_model,
+        ],
+        asset_checks=[
+            silver.silver_listings_match_contract,
+            gold.gold_listings_match_contract,
+            ml.challenger_beats_champion,
+        ],
+        jobs=[medallion_job, ml.training_job],
+        schedules=[ml.training_schedule_for(env)],
+        resources={**resources_for(env), MLFLOW_RESOURCE_KEY: mlflow_resource_for(env, str(tmp_path))},
+    )
+
+
+def node_names(job: dg.JobDefinition) -> set[str]:
+    return {node.name for node in job.nodes_in_topological_order}
+
+
+def test_training_job_runs_the_training_assets_and_the_promotion_check_in_one_process(defs):
+    job = defs.resolve_job_def("training_job")
+
+    assert job.asset_layer.selected_asset_keys == {dg.AssetKey("training_set"), dg.AssetKey("price_model")}
+    assert node_names(job) == {"training_set", "price_model", "price_model_challenger_beats_champion"}
+    assert job.executor_def is dg.in_process_executor
+
+
+def test_daily_runs_do_not_retrain(defs):
+    daily = defs.resolve_job_def("medallion_job")
+
+    assert not {dg.AssetKey("training_set"), dg.AssetKey("price_model")} & daily.asset_layer.selected_asset_keys
+    assert not any("price_model" in name or "training" in name for name in node_names(daily))
+    for asset in (ml.training_set, ml.price_model):
+        assert asset.partitions_def is None
+        assert all(condition is None for condition in asset.automation_conditions_by_key.values())
+
+
+def test_training_is_weekly_and_stopped_until_turned_on(defs):
+    schedule = defs.resolve_schedule_def("training_schedule")
+
+    assert schedule.job_name == "training_job"
+    assert schedule.cron_schedule == "0 4 * * 1"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_prod_tunes_with_a_bigger_budget_and_its_run_config_is_valid(defs):
+    job = defs.resolve_job_def("training_job")
+    prod = ml.training_run_config("prod")
+
+    assert dg.validate_run_config(job, prod)["ops"]["price_model"]["config"]["max_evals"] == 30
+    assert ml.training_run_config("dev") == {} == ml.training_run_config("test")
+    assert ml.PriceModelConfig().max_evals <= 5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-
 medallion_job = dg.define_asset_job(
     "medallion_job",
     selection=dg.AssetSelection.groups("bronze", "silver", "gold"),

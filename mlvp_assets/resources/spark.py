@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sys
 from typing import Any
 
 from dagster_pyspark import LazyPySparkResource
@@ -78,8 +79,12 @@ def delta_spark_config(
             conf["spark.jars.repositories"] = repositories
         if ivy_dir := os.environ.get(IVY_DIR_ENV):
             conf["spark.jars.ivy"] = ivy_dir
-        if driver_memory and master.startswith("local"):  # type: ignore[union-attr]
-            conf["spark.driver.memory"] = driver_memory
+        if master.startswith("local"):  # type: ignore[union-attr]
+            # Local Python workers must use this interpreter (the project's virtualenv), not
+            # whatever python3 is first on PATH.
+            conf["spark.pyspark.python"] = sys.executable
+            if driver_memory:
+                conf["spark.driver.memory"] = driver_memory
     conf.update(extra or {})
     return conf
 

@@ -161,7 +161,7 @@ class SearchSpace:
     num_trees: tuple[int, int] = (10, 30)
     max_depth: tuple[int, int] = (3, 8)
     min_instances_per_node: tuple[int, int] = (1, 5)
-    feature_subset_strategies: tuple[str, ...] = ("auto", "onethird", "0.5")
+    feature_subset_strategies: tuple[str, ...] = ("onethird", "sqrt", "0.5")
     max_bins: tuple[int, int] = (40, 64)
 
     def hyperopt_space(self) -> dict[str, object]:

@@ -79,18 +79,18 @@ def delta_spark_config(
             conf["spark.jars.repositories"] = repositories
         if ivy_dir := os.environ.get(IVY_DIR_ENV):
             conf["spark.jars.ivy"] = ivy_dir
-        if master.startswith("local"):  # type: ignore[union-attr]
-            # Local Python workers must use this interpreter (the project's virtualenv), not
-            # whatever python3 is first on PATH.
-            conf["spark.pyspark.python"] = sys.executable
-            if driver_memory:
-                conf["spark.driver.memory"] = driver_memory
+        if driver_memory and master.startswith("local"):  # type: ignore[union-attr]
+            conf["spark.driver.memory"] = driver_memory
     conf.update(extra or {})
     return conf
 
 
 def build_spark_session(spark_config: dict[str, Any]) -> SparkSession:
     """Start (or join) the process's Spark session and make sure Delta Lake is loaded."""
+    if str(spark_config.get("spark.master", "")).startswith("local"):
+        # Local Python workers (mapInPandas) must run this interpreter, the project's virtualenv,
+        # not whatever python3 is first on PATH; PySpark reads only the environment for it.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         spark = spark_session_from_config(spark_config)
     except Exception as error:  # the JVM dies before Python sees a useful message

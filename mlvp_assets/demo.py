@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{job.name} for {day}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})")
         if not result.success:
             return 1
-    print(f"environment {env}; Delta tables under {storage.table_path('')}")
+    print(f"environment {env}; Delta tables under {os.path.join(storage.local_root, 'warehouse')}")
     return 0
 
 

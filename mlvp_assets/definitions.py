@@ -7,15 +7,27 @@ import dagster as dg
 from mlvp_assets.bronze import assets as bronze
 from mlvp_assets.gold import assets as gold
 from mlvp_assets.jobs import medallion_job
+from mlvp_assets.ml import assets as ml
 from mlvp_assets.resources import current_env, resources_for
 from mlvp_assets.silver import assets as silver
 
 
 def build_definitions(env: str) -> dg.Definitions:
     return dg.Definitions(
-        assets=[bronze.bronze_listings, silver.silver_and_quarantined_listings, gold.gold_listings],
-        asset_checks=[silver.silver_listings_match_contract, gold.gold_listings_match_contract],
-        jobs=[medallion_job],
+        assets=[
+            bronze.bronze_listings,
+            silver.silver_and_quarantined_listings,
+            gold.gold_listings,
+            ml.training_set,
+            ml.price_model,
+        ],
+        asset_checks=[
+            silver.silver_listings_match_contract,
+            gold.gold_listings_match_contract,
+            ml.challenger_beats_champion,
+        ],
+        jobs=[medallion_job, ml.training_job],
+        schedules=[ml.training_schedule_for(env)],
         resources=resources_for(env),
         executor=dg.in_process_executor,
     )

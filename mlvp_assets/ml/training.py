@@ -23,6 +23,7 @@ import pandas as pd
 import pyspark
 from hyperopt import hp
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, StrMethodFormatter
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from pyspark.ml import PipelineModel
@@ -391,6 +392,9 @@ def predicted_vs_actual_figure(predictions: pd.DataFrame) -> Figure:
     axes.plot([low, high], [low, high], color="black", linewidth=1)
     axes.set_xscale("log")
     axes.set_yscale("log")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        axis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("actual price ($)")
     axes.set_ylabel("predicted price ($)")
     axes.set_title("Test split: predicted vs actual")

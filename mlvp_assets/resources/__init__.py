@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from mlvp_assets.resources.mlflow import MLFLOW_RESOURCE_KEY, mlflow_resource_for
 from mlvp_assets.resources.spark import DeltaSparkResource, delta_spark_config
 from mlvp_assets.resources.storage import StorageResource
 
@@ -36,9 +37,11 @@ def test_spark_config() -> dict[str, str]:
 
 
 def _dev_resources() -> dict[str, Any]:
+    root = os.environ.get(DATA_ROOT_ENV, "data")
     return {
         "spark": DeltaSparkResource(spark_config=delta_spark_config(master="local[*]", shuffle_partitions=8)),
-        "storage": StorageResource(root=os.environ.get(DATA_ROOT_ENV, "data")),
+        "storage": StorageResource(root=root),
+        MLFLOW_RESOURCE_KEY: mlflow_resource_for("dev", root),
     }
 
 
@@ -48,6 +51,7 @@ def _test_resources() -> dict[str, Any]:
     return {
         "spark": DeltaSparkResource(spark_config=test_spark_config()),
         "storage": StorageResource(root=os.environ[DATA_ROOT_ENV]),
+        MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", os.environ[DATA_ROOT_ENV]),
     }
 
 
@@ -79,6 +83,7 @@ def _prod_resources() -> dict[str, Any]:
             **credentials,
         ),
         "storage": StorageResource(root=dg.EnvVar("MLVP_STORAGE_ROOT")),
+        MLFLOW_RESOURCE_KEY: mlflow_resource_for("prod"),
     }
 
 

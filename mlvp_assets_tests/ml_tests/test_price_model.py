@@ -189,3 +189,21 @@ def test_logging_the_model_does_not_dominate_the_run(trained, good_run):
     requirements = Path(trained.client.download_artifacts(good_run.info.run_id, "model/requirements.txt")).read_text()
     assert requirements.split() == model_pip_requirements()
     assert metrics["model_logging_seconds"] < min(30.0, training_seconds)
+
+
+def test_a_failed_training_marks_its_mlflow_run_failed_and_registers_nothing(trained):
+    versions_before = len(trained.client.search_model_versions(f"name = '{MODEL_NAME}'"))
+
+    result = dg.materialize(
+        [price_model],
+        resources=ml_resources(trained.root),
+        run_config={"ops": {"price_model": {"config": {"target_transform": "cube_root"}}}},
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    experiment = trained.client.get_experiment_by_name(MODEL_NAME)
+    (run,) = trained.client.search_runs([experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{result.run_id}'")
+    assert run.info.status == "FAILED"
+    assert mlflow.active_run() is None
+    assert len(trained.client.search_model_versions(f"name = '{MODEL_NAME}'")) == versions_before

@@ -307,7 +307,7 @@ training_job = dg.define_asset_job(
 # little; depth beyond 20, more than 256 bins, all features per split, a raw-price target and
 # capped training prices do not.
 PROD_PRICE_MODEL_CONFIG: dict[str, object] = {
-    "max_evals": 20,
+    "max_evals": 12,
     "num_trees_min": 60,
     "num_trees_max": 200,
     "max_depth_min": 10,

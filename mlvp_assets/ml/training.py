@@ -27,7 +27,7 @@ from matplotlib.ticker import NullFormatter, StrMethodFormatter
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from pyspark.ml import PipelineModel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from mlvp_assets.ml.features import (
@@ -67,7 +67,7 @@ def latest_listings(gold: DataFrame) -> DataFrame:
     return gold.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
 
 
-def split_bucket(seed: int) -> F.Column:
+def split_bucket(seed: int) -> Column:
     """A listing's place in [0, 1), fixed by its id and the seed: a listing keeps its split as
     gold grows, so a later model is never tested on listings an earlier one trained on."""
     return F.pmod(F.xxhash64(F.col(LISTING_ID), F.lit(seed)), F.lit(_SPLIT_BUCKETS)) / F.lit(float(_SPLIT_BUCKETS))
@@ -402,8 +402,8 @@ def predicted_vs_actual_figure(predictions: pd.DataFrame) -> Figure:
     return figure
 
 
-def test_predictions(model: PipelineModel, test: DataFrame) -> pd.DataFrame:
-    return model.transform(test).select(LISTING_ID, TARGET, PREDICTION).orderBy(LISTING_ID).toPandas()
+def scored_rows(model: PipelineModel, rows: DataFrame) -> pd.DataFrame:
+    return model.transform(rows).select(LISTING_ID, TARGET, PREDICTION).orderBy(LISTING_ID).toPandas()
 
 
 def model_signature(model: PipelineModel, example_rows: DataFrame) -> tuple[pd.DataFrame, ModelSignature]:
@@ -454,7 +454,7 @@ def log_trained_model(
     importance = feature_importance_table(trained.model)
     mlflow.log_text(importance.to_csv(index=False), "feature_importance.csv")
     mlflow.log_figure(feature_importance_figure(importance), "feature_importance.png")
-    predictions = test_predictions(trained.model, test)
+    predictions = scored_rows(trained.model, test)
     mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
     mlflow.log_figure(predicted_vs_actual_figure(predictions), "predicted_vs_actual.png")
     mlflow.log_text(trials_table(trained.trials).to_csv(index=False), "trials.csv")

@@ -27,6 +27,11 @@ def logs_a_metric(mlflow: dg.ResourceParam[MlFlow]) -> None:
         mlflow.log_metric("child_answer", 1)
 
 
+@dg.asset
+def needs_no_tracking() -> None:
+    pass
+
+
 def test_names_carry_the_environment():
     assert airbnb_price_name("dev") == "dev_airbnb_price"
     assert airbnb_price_name("prod") == "prod_airbnb_price"
@@ -83,3 +88,13 @@ def test_one_dagster_run_is_one_finished_mlflow_run_with_artifacts_under_the_roo
             [experiment.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
         )
         assert [child.data.metrics for child in children] == [{"child_answer": 1}]
+
+
+def test_runs_that_do_not_use_mlflow_leave_no_trace(tmp_path: Path):
+    result = dg.materialize(
+        [needs_no_tracking], resources={MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", str(tmp_path))}
+    )
+
+    assert result.success
+    assert not (tmp_path / "mlflow").exists()
+    assert mlflow.active_run() is None

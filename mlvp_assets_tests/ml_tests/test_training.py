@@ -8,15 +8,18 @@ import numpy as np
 import pytest
 from hyperopt.pyll.stochastic import sample
 from pyspark.ml.evaluation import RegressionEvaluator
+from pyspark.sql import functions as F
 
-from mlvp_assets.ml.features import ForestParams
+from mlvp_assets.ml.features import FEATURE_COLUMNS, ForestParams
 from mlvp_assets.ml.training import (
     SPLIT_COLUMN,
     TEST,
+    TRAINING_SET_COLUMNS,
     TRAIN,
     VALIDATION,
     SearchSpace,
     assign_splits,
+    build_training_set,
     forest_params_from,
     latest_listings,
     regression_metrics,
@@ -111,3 +114,20 @@ def test_search_space_draws_forest_params_within_bounds():
 def test_inverted_search_bounds_are_refused():
     with pytest.raises(ValueError, match="max_depth"):
         SearchSpace(max_depth=(9, 3)).hyperopt_space()
+
+
+def test_training_set_takes_the_latest_row_within_the_date_window(spark):
+    gold_rows = [
+        (f"L{n}", dt.date(2026, 1, day), float(100 * day))
+        for n in range(40)
+        for day in (1, 2, 3)
+    ]
+    gold = spark.createDataFrame(gold_rows, "listing_id string, landing_date date, price double")
+    for column in FEATURE_COLUMNS:
+        gold = gold.withColumn(column, F.lit(None).cast("string"))
+
+    snapshot = build_training_set(gold, seed=1, end_date=dt.date(2026, 1, 2))
+
+    assert snapshot.columns == list(TRAINING_SET_COLUMNS)
+    assert snapshot.count() == 40
+    assert {row["price"] for row in snapshot.select("price").distinct().collect()} == {200.0}

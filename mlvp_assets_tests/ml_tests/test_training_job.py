@@ -5,39 +5,18 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from mlvp_assets.bronze import assets as bronze
-from mlvp_assets.gold import assets as gold
-from mlvp_assets.jobs import medallion_job
+from mlvp_assets.definitions import build_definitions
 from mlvp_assets.ml import assets as ml
-from mlvp_assets.resources import resources_for
-from mlvp_assets.resources.mlflow import MLFLOW_RESOURCE_KEY, mlflow_resource_for
-from mlvp_assets.silver import assets as silver
 
 
 @pytest.fixture(params=["dev", "prod"])
 def defs(request, tmp_path, monkeypatch) -> dg.Definitions:
-    """The project's assets with the ml group added, as definitions.py will wire them."""
+    """The project's own definitions, built for dev and for prod."""
+    monkeypatch.setenv("MLVP_DATA_ROOT", str(tmp_path))
     monkeypatch.setenv("MLVP_SPARK_MASTER", "local[1]")
     monkeypatch.setenv("MLVP_STORAGE_ROOT", str(tmp_path))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
-    env = request.param
-    return dg.Definitions(
-        assets=[
-            bronze.bronze_listings,
-            silver.silver_and_quarantined_listings,
-            gold.gold_listings,
-            ml.training_set,
-            ml.price_model,
-        ],
-        asset_checks=[
-            silver.silver_listings_match_contract,
-            gold.gold_listings_match_contract,
-            ml.challenger_beats_champion,
-        ],
-        jobs=[medallion_job, ml.training_job],
-        schedules=[ml.training_schedule_for(env)],
-        resources={**resources_for(env), MLFLOW_RESOURCE_KEY: mlflow_resource_for(env, str(tmp_path))},
-    )
+    return build_definitions(request.param)
 
 
 def node_names(job: dg.JobDefinition) -> set[str]:

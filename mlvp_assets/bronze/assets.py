@@ -7,7 +7,7 @@ from mlvp_assets.bronze.rules import BRONZE_RULES, BRONZE_TABLE
 from mlvp_assets.delta_tables import read_partition, table_metadata
 from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.quality.log import DATA_QUALITY_LOG, record_rule_results
-from mlvp_assets.quality.rules import describe_failures, evaluate_rules
+from mlvp_assets.quality.rules import evaluate_rules
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
 

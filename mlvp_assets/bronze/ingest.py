@@ -14,30 +14,23 @@ Three steps, each a plain function:
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import datetime as dt
-import io
-import json
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from mlvp_assets.delta_tables import append, read_table, replace_rows, table_exists
 from mlvp_assets.bronze.landing_csv import (
     FILE_ERROR,
     INGESTED_AT,
-    MALFORMED_REASON,
     PARSED_SCHEMA,
-    RESCUED_DATA,
     SOURCE_FILE,
-    SOURCE_LINE,
     parse_batches,
     parse_landing_csv,
 )
+from mlvp_assets.delta_tables import append, read_table, replace_rows, table_exists
 from mlvp_assets.schema import PARTITION_COLUMN
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

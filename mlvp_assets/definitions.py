@@ -6,9 +6,10 @@ import dagster as dg
 
 from mlvp_assets.bronze import assets as bronze
 from mlvp_assets.gold import assets as gold
-from mlvp_assets.jobs import medallion_job
+from mlvp_assets.jobs import daily_job, medallion_job
 from mlvp_assets.ml import assets as ml
 from mlvp_assets.resources import current_env, resources_for
+from mlvp_assets.monitoring import assets as monitoring
 from mlvp_assets.silver import assets as silver
 
 
@@ -20,13 +21,17 @@ def build_definitions(env: str) -> dg.Definitions:
             gold.gold_listings,
             ml.training_set,
             ml.price_model,
+            monitoring.daily_predictions_and_unseen_listings,
+            monitoring.data_drift_report,
+            monitoring.model_drift_report,
+            monitoring.daily_dashboard,
         ],
         asset_checks=[
             silver.silver_listings_match_contract,
             gold.gold_listings_match_contract,
             ml.challenger_beats_champion,
         ],
-        jobs=[medallion_job, ml.training_job],
+        jobs=[medallion_job, daily_job, ml.training_job],
         schedules=[ml.training_schedule_for(env)],
         resources=resources_for(env),
         executor=dg.in_process_executor,

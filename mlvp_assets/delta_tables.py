@@ -50,22 +50,35 @@ def replace_partition(df: DataFrame, path: str, day: dt.date) -> None:
     replace_rows(df, path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'")
 
 
-def upsert(spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str], partition_by: Sequence[str] = ()) -> None:
-    """MERGE ``df`` into the table at ``path`` on ``keys``: update matches, insert the rest."""
+def upsert(
+    spark: SparkSession,
+    df: DataFrame,
+    path: str,
+    keys: Sequence[str],
+    partition_by: Sequence[str] = (),
+    delete_unmatched_where: Column | None = None,
+) -> None:
+    """MERGE ``df`` into the table at ``path`` on ``keys``: update matches, insert the rest.
+
+    ``delete_unmatched_where`` (on the target, alias ``t``) also deletes target rows that match it
+    and have no source row: re-upserting a day then leaves no stale row of that day behind.
+    """
     if not table_exists(spark, path):
         df.write.format("delta").partitionBy(*partition_by).save(path)
         return
     on: Column = F.lit(True)
     for key in keys:
         on = on & (F.col(f"t.{key}") == F.col(f"s.{key}"))
-    (
+    merge = (
         DeltaTable.forPath(spark, path)
         .alias("t")
         .merge(df.alias("s"), on)
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
-        .execute()
     )
+    if delete_unmatched_where is not None:
+        merge = merge.whenNotMatchedBySourceDelete(delete_unmatched_where)
+    merge.execute()
 
 
 def append(df: DataFrame, path: str, partition_by: Sequence[str] = (PARTITION_COLUMN,)) -> None:

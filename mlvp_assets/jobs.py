@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
+from mlvp_assets.partitions import daily_partitions
+
 medallion_job = dg.define_asset_job(
     "medallion_job",
     selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
     executor_def=dg.in_process_executor,
     description="Landing files of one day to bronze, silver (and quarantine) and gold, with their checks.",
+)
+
+daily_job = dg.define_asset_job(
+    "daily_job",
+    selection=dg.AssetSelection.groups("bronze", "silver", "gold", "predictions", "monitoring"),
+    partitions_def=daily_partitions,
+    executor_def=dg.in_process_executor,
+    description=(
+        "One landing day end to end: bronze, silver, gold, predictions with the champion model, unseen "
+        "listings, data and model drift reports and the dashboard. Never retrains."
+    ),
 )

@@ -12,7 +12,12 @@ from typing import Any
 
 import dagster as dg
 
-from mlvp_assets.resources.mlflow import MLFLOW_RESOURCE_KEY, mlflow_resource_for
+from mlvp_assets.resources.mlflow import (
+    MLFLOW_RESOURCE_KEY,
+    MODEL_REGISTRY_RESOURCE_KEY,
+    mlflow_resource_for,
+    model_registry_for,
+)
 from mlvp_assets.resources.spark import DeltaSparkResource, delta_spark_config
 from mlvp_assets.resources.storage import StorageResource
 
@@ -42,6 +47,7 @@ def _dev_resources() -> dict[str, Any]:
         "spark": DeltaSparkResource(spark_config=delta_spark_config(master="local[*]", shuffle_partitions=8)),
         "storage": StorageResource(root=root),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("dev", root),
+        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("dev", root),
     }
 
 
@@ -52,6 +58,7 @@ def _test_resources() -> dict[str, Any]:
         "spark": DeltaSparkResource(spark_config=test_spark_config()),
         "storage": StorageResource(root=os.environ[DATA_ROOT_ENV]),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", os.environ[DATA_ROOT_ENV]),
+        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("test", os.environ[DATA_ROOT_ENV]),
     }
 
 
@@ -84,6 +91,7 @@ def _prod_resources() -> dict[str, Any]:
         ),
         "storage": StorageResource(root=dg.EnvVar("MLVP_STORAGE_ROOT")),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("prod"),
+        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("prod"),
     }
 
 

@@ -139,3 +139,36 @@ def active_run_id() -> str:
             "(dagster-mlflow starts the run when it is initialised)"
         )
     return run.info.run_id
+
+
+MODEL_REGISTRY_RESOURCE_KEY = "model_registry"
+
+
+class ModelRegistryResource(dg.ConfigurableResource):
+    """Read access to the registered price model for scoring and monitoring.
+
+    Unlike ``mlflow_tracking`` it starts no MLflow run: daily scoring reads the registry, it
+    does not train. It points MLflow's process-wide tracking URI at the environment's backend,
+    which is where ``models:/<name>@champion`` URIs are resolved.
+    """
+
+    tracking_uri: str
+    model_name: str
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        mlflow.set_tracking_uri(self.tracking_uri)
+
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.tracking_uri)
+
+
+def model_registry_for(env: str, storage_root: str | None = None) -> ModelRegistryResource:
+    """The registry of ``env``: the same backend and model name as :func:`mlflow_resource_for`."""
+    name = airbnb_price_name(env)
+    if env in LOCAL_ENVS:
+        if not storage_root:
+            raise ValueError(f"the {env} MLflow backend lives under the storage root: pass storage_root")
+        return ModelRegistryResource(tracking_uri=local_tracking_uri(storage_root), model_name=name)
+    if env == "prod":
+        return ModelRegistryResource(tracking_uri=dg.EnvVar(TRACKING_URI_ENV), model_name=name)
+    raise ValueError(f"unknown environment {env!r}; valid: {', '.join((*LOCAL_ENVS, 'prod'))}")

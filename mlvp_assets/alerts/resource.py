@@ -1,0 +1,285 @@
+"""The ``alerts`` resource: one ``send(alert)`` whatever the channel, and its settings per environment.
+
+dev and test append alerts to ``<storage root>/alerts/alerts.jsonl`` (the ``log`` channel); prod
+reads the channel and its settings from the environment, secrets as ``EnvVar`` references:
+
+==========================  =====================================================================
+``MLVP_DAGSTER_URL``        the Dagster UI that alerts link to (all environments), default
+                            ``http://127.0.0.1:3000``
+``MLVP_ALERT_CHANNEL``      ``log`` (default), ``email`` or ``webhook``
+``MLVP_SMTP_HOST``          SMTP server (email, required)
+``MLVP_SMTP_PORT``          default 587 for starttls, 465 for ssl, 25 for plain
+``MLVP_SMTP_SECURITY``      ``starttls`` (default), ``ssl`` or ``plain``
+``MLVP_SMTP_USER``          login; unset: no authentication
+``MLVP_SMTP_PASSWORD``      required with ``MLVP_SMTP_USER``
+``MLVP_SMTP_CA_FILE``       CA bundle for a server certificate signed by a private CA
+``MLVP_ALERT_EMAIL_FROM``   sender address (email, required)
+``MLVP_ALERT_EMAIL_TO``     comma-separated recipients (email, required)
+``MLVP_ALERT_WEBHOOK_URL``  Slack or Teams incoming webhook (webhook, required)
+==========================  =====================================================================
+
+A wrong setting fails when the definitions are built, naming the variable; the resource checks
+its fields again before sending, naming the field (for resources built by hand).
+
+No ``from __future__ import annotations`` here: Dagster reads the field annotations.
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import dagster as dg
+from pydantic import Field
+
+from mlvp_assets.alerts.alert import Alert, Severity
+from mlvp_assets.alerts.channels import (
+    DEFAULT_SMTP_PORTS,
+    SMTP_SECURITY_MODES,
+    append_json_line,
+    post_webhook,
+    send_email,
+)
+
+ALERTS_RESOURCE_KEY = "alerts"
+CHANNELS = ("log", "email", "webhook")
+ALERTS_FILE = ("alerts", "alerts.jsonl")
+
+DAGSTER_URL_ENV = "MLVP_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+CHANNEL_ENV = "MLVP_ALERT_CHANNEL"
+SMTP_HOST_ENV = "MLVP_SMTP_HOST"
+SMTP_PORT_ENV = "MLVP_SMTP_PORT"
+SMTP_SECURITY_ENV = "MLVP_SMTP_SECURITY"
+SMTP_USER_ENV = "MLVP_SMTP_USER"
+SMTP_PASSWORD_ENV = "MLVP_SMTP_PASSWORD"
+SMTP_CA_FILE_ENV = "MLVP_SMTP_CA_FILE"
+EMAIL_FROM_ENV = "MLVP_ALERT_EMAIL_FROM"
+EMAIL_TO_ENV = "MLVP_ALERT_EMAIL_TO"
+WEBHOOK_URL_ENV = "MLVP_ALERT_WEBHOOK_URL"
+STORAGE_ROOT_ENV = "MLVP_STORAGE_ROOT"
+
+# The environment variable behind each field, named in errors.
+FIELD_ENV = {
+    "channel": CHANNEL_ENV,
+    "smtp_host": SMTP_HOST_ENV,
+    "smtp_port": SMTP_PORT_ENV,
+    "smtp_security": SMTP_SECURITY_ENV,
+    "smtp_user": SMTP_USER_ENV,
+    "smtp_password": SMTP_PASSWORD_ENV,
+    "smtp_ca_file": SMTP_CA_FILE_ENV,
+    "email_from": EMAIL_FROM_ENV,
+    "email_to": EMAIL_TO_ENV,
+    "webhook_url": WEBHOOK_URL_ENV,
+    "storage_root": STORAGE_ROOT_ENV,
+}
+
+LOG_LEVELS = {Severity.HIGH: logging.ERROR, Severity.MEDIUM: logging.WARNING, Severity.LOW: logging.INFO}
+
+_fallback_logger = logging.getLogger("mlvp_assets.alerts")
+
+
+class AlertConfigError(ValueError):
+    """An alert setting is missing or invalid; the message names the setting."""
+
+
+def is_local_root(root: str) -> bool:
+    """Whether a storage root is a local folder, as ``StorageResource.is_local`` decides.
+
+    Not imported from ``mlvp_assets.resources``: that package imports MLflow, and the alerts must
+    stay cheap to import (sensors, tests).
+    """
+    return "://" not in root or root.startswith("file://")
+
+
+def local_root_path(root: str) -> Path:
+    """A local storage root as an absolute path (``StorageResource.local_root``)."""
+    return Path(os.path.abspath(root.removeprefix("file://")))
+
+
+def _setting(field: str) -> str:
+    return f"{field} (env {FIELD_ENV[field]})" if field in FIELD_ENV else field
+
+
+def parse_recipients(value: str | None) -> list[str]:
+    return [address.strip() for address in (value or "").split(",") if address.strip()]
+
+
+class AlertResource(dg.ConfigurableResource):
+    """Sends alerts through one channel: ``log`` (a JSON line under the storage root and the Dagster
+    log), ``email`` (SMTP) or ``webhook`` (a JSON POST with ``text``, for Slack or Teams)."""
+
+    channel: str = Field(default="log", description="log, email or webhook")
+    label: str = Field(default="mlvp", description="Names the sender in subjects and messages, e.g. 'mlvp prod'")
+    dagster_url: str = Field(default=DEFAULT_DAGSTER_URL, description="The Dagster UI that alerts link to")
+    storage_root: Optional[str] = None
+    smtp_host: Optional[str] = None
+    smtp_port: Optional[int] = None
+    smtp_security: str = "starttls"
+    smtp_user: Optional[str] = None
+    smtp_password: Optional[str] = None
+    smtp_ca_file: Optional[str] = None
+    email_from: Optional[str] = None
+    email_to: Optional[str] = None
+    webhook_url: Optional[str] = None
+    timeout_seconds: float = 20.0
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.check_settings()
+
+    def check_settings(self) -> None:
+        """Fail with an ``AlertConfigError`` naming the first wrong setting of the chosen channel."""
+        if self.channel not in CHANNELS:
+            raise AlertConfigError(
+                f"unknown alert channel {self.channel!r} in {_setting('channel')}; valid: {', '.join(CHANNELS)}"
+            )
+        required = {
+            "log": ["storage_root"],
+            "email": ["smtp_host", "email_from", "email_to"],
+            "webhook": ["webhook_url"],
+        }[self.channel]
+        for field in required:
+            if not getattr(self, field):
+                raise AlertConfigError(f"alert channel {self.channel!r} needs {_setting(field)}, which is not set")
+        if self.channel == "log" and not is_local_root(self.storage_root):
+            raise AlertConfigError(
+                f"alert channel 'log' appends to a local file, but {_setting('storage_root')} is "
+                f"{self.storage_root!r}; use channel email or webhook for an object-store root"
+            )
+        if self.channel == "email":
+            if self.smtp_security not in SMTP_SECURITY_MODES:
+                raise AlertConfigError(
+                    f"unknown SMTP security {self.smtp_security!r} in {_setting('smtp_security')}; "
+                    f"valid: {', '.join(SMTP_SECURITY_MODES)}"
+                )
+            if self.smtp_user and not self.smtp_password:
+                raise AlertConfigError(f"{_setting('smtp_user')} is set but {_setting('smtp_password')} is not")
+            if not parse_recipients(self.email_to):
+                raise AlertConfigError(f"{_setting('email_to')} names no recipient")
+        if self.channel == "webhook" and not self.webhook_url.startswith(("http://", "https://")):
+            raise AlertConfigError(f"{_setting('webhook_url')} is not an http(s) URL")
+
+    @property
+    def ui_url(self) -> str:
+        """The Dagster UI's base URL, without a trailing slash."""
+        return self.dagster_url.rstrip("/")
+
+    @property
+    def alerts_file(self) -> Path:
+        """``<storage root>/alerts/alerts.jsonl`` (the log channel's file)."""
+        return local_root_path(self.storage_root).joinpath(*ALERTS_FILE)
+
+    def send(self, alert: Alert, log: Any = None) -> None:
+        """Deliver ``alert`` through the channel and note it in ``log`` (a Dagster or Python logger).
+
+        Raises ``AlertConfigError`` for a wrong setting and ``AlertDeliveryError`` when the
+        server or webhook does not take the alert.
+        """
+        self.check_settings()
+        logger = log or _fallback_logger
+        if self.channel == "log":
+            append_json_line(self.alerts_file, alert)
+            where = str(self.alerts_file)
+        elif self.channel == "email":
+            recipients = parse_recipients(self.email_to)
+            send_email(
+                alert,
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                sender=self.email_from,
+                recipients=recipients,
+                user=self.smtp_user,
+                password=self.smtp_password,
+                ca_file=self.smtp_ca_file,
+                timeout=self.timeout_seconds,
+                label=self.label,
+            )
+            where = f"email to {', '.join(recipients)}"
+        else:
+            post_webhook(alert, self.webhook_url, timeout=self.timeout_seconds, label=self.label)
+            where = "webhook"
+        logger.log(LOG_LEVELS[alert.severity], f"alert sent ({where}): {alert.to_json()}")
+
+
+def _resolved(value: Union[str, dg.EnvVar, None]) -> Optional[str]:
+    """The value of a setting now: an ``EnvVar`` is read from the environment."""
+    if isinstance(value, dg.EnvVar):
+        return value.get_value()
+    return value
+
+
+def _dagster_url() -> str:
+    url = os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL
+    if not url.startswith(("http://", "https://")):
+        raise AlertConfigError(f"{DAGSTER_URL_ENV} is not an http(s) URL: {url!r}")
+    return url
+
+
+def _required_env(name: str, channel: str) -> dg.EnvVar:
+    if not os.environ.get(name):
+        raise AlertConfigError(f"{CHANNEL_ENV}={channel} needs {name}, which is not set")
+    return dg.EnvVar(name)
+
+
+def _optional_env(name: str) -> Optional[dg.EnvVar]:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def _prod_alert_resource(storage_root: Union[str, dg.EnvVar, None]) -> AlertResource:
+    channel = os.environ.get(CHANNEL_ENV, "log").strip().lower() or "log"
+    label = "mlvp prod"
+    if channel == "log":
+        root = _resolved(storage_root)
+        if not root:
+            raise AlertConfigError(f"{CHANNEL_ENV}=log needs the storage root ({STORAGE_ROOT_ENV}), which is not set")
+        if not is_local_root(root):
+            raise AlertConfigError(
+                f"{CHANNEL_ENV}=log appends to a local file, but the storage root {root!r} is not local; "
+                f"set {CHANNEL_ENV}=email or webhook"
+            )
+        return AlertResource(channel="log", label=label, dagster_url=_dagster_url(), storage_root=storage_root)
+    if channel == "email":
+        security = os.environ.get(SMTP_SECURITY_ENV, "starttls").strip().lower()
+        if security not in SMTP_SECURITY_MODES:
+            raise AlertConfigError(
+                f"unknown SMTP security {security!r} in {SMTP_SECURITY_ENV}; valid: {', '.join(SMTP_SECURITY_MODES)}"
+            )
+        port = os.environ.get(SMTP_PORT_ENV)
+        if port is not None and not port.strip().isdigit():
+            raise AlertConfigError(f"{SMTP_PORT_ENV} must be a port number, not {port!r}")
+        if os.environ.get(SMTP_USER_ENV) and not os.environ.get(SMTP_PASSWORD_ENV):
+            raise AlertConfigError(f"{SMTP_USER_ENV} is set but {SMTP_PASSWORD_ENV} is not")
+        if not parse_recipients(os.environ.get(EMAIL_TO_ENV)):
+            raise AlertConfigError(f"{CHANNEL_ENV}=email needs {EMAIL_TO_ENV} (comma-separated addresses)")
+        return AlertResource(
+            channel="email",
+            label=label,
+            dagster_url=_dagster_url(),
+            smtp_host=_required_env(SMTP_HOST_ENV, channel),
+            smtp_port=dg.EnvVar.int(SMTP_PORT_ENV) if port else DEFAULT_SMTP_PORTS[security],
+            smtp_security=security,
+            smtp_user=_optional_env(SMTP_USER_ENV),
+            smtp_password=_optional_env(SMTP_PASSWORD_ENV),
+            smtp_ca_file=_optional_env(SMTP_CA_FILE_ENV),
+            email_from=_required_env(EMAIL_FROM_ENV, channel),
+            email_to=dg.EnvVar(EMAIL_TO_ENV),
+        )
+    if channel == "webhook":
+        url = _required_env(WEBHOOK_URL_ENV, channel)
+        if not url.get_value().startswith(("http://", "https://")):
+            raise AlertConfigError(f"{WEBHOOK_URL_ENV} is not an http(s) URL")
+        return AlertResource(channel="webhook", label=label, dagster_url=_dagster_url(), webhook_url=url)
+    raise AlertConfigError(f"unknown alert channel {channel!r} in {CHANNEL_ENV}; valid: {', '.join(CHANNELS)}")
+
+
+def alert_resource_for(env: str, storage_root: Union[str, dg.EnvVar, None]) -> AlertResource:
+    """The ``alerts`` resource of ``env``: the log channel under ``storage_root`` in dev and test,
+    the channel of ``MLVP_ALERT_CHANNEL`` in prod (read now, when the definitions are built)."""
+    if env in ("dev", "test"):
+        if not _resolved(storage_root):
+            raise AlertConfigError(f"the {env} alerts resource needs the storage root for its log file")
+        return AlertResource(channel="log", label=f"mlvp {env}", dagster_url=_dagster_url(), storage_root=storage_root)
+    if env == "prod":
+        return _prod_alert_resource(storage_root)
+    raise ValueError(f"unknown environment {env!r}; valid: dev, test, prod")

@@ -1,0 +1,1 @@
+"""Daily scoring of gold with the champion model, drift reports (Evidently) and the daily dashboard."""

@@ -1,0 +1,278 @@
+"""The daily dashboard: one self-contained HTML page of charts built from the monitoring tables.
+
+:func:`collect_dashboard_data` reads small aggregates of the Delta tables with Spark (only the
+chosen day's predictions are sampled row by row); :func:`render_dashboard` turns them into Plotly
+charts. Plotly's JavaScript is embedded once in the page, so it opens from disk with no server
+and no internet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from mlvp_assets.delta_tables import read_table, table_exists
+from mlvp_assets.ml.features import PREDICTION, TARGET
+from mlvp_assets.monitoring.drift import sample_to_pandas
+from mlvp_assets.monitoring.scoring import UNSEEN_FEATURES
+from mlvp_assets.schema import PARTITION_COLUMN
+
+DAY = PARTITION_COLUMN
+
+
+@dataclasses.dataclass(frozen=True)
+class DashboardData:
+    day: dt.date
+    predictions_per_day: pd.DataFrame  # day, rows, p10, median, p90, mean_price, model_version
+    day_predictions: pd.DataFrame  # prediction, price (a sample of the chosen day)
+    unseen_per_day: pd.DataFrame  # day, rows
+    top_unseen_values: pd.DataFrame  # column, value, rows (the chosen day)
+    quality_failures: pd.DataFrame  # day, rule, failed_rows (rules that failed at least once)
+    data_drift: pd.DataFrame  # day, dataset_drift, drifted_share, column, drifted
+    model_drift: pd.DataFrame  # day, day_mae, day_rmse, training_mae, training_rmse, model_drift
+
+    @property
+    def model_version(self) -> str:
+        today = self.predictions_per_day[self.predictions_per_day[DAY] == self.day]
+        return str(today["model_version"].iloc[0]) if not today.empty else "none"
+
+
+def _table(spark: SparkSession, path: str, until: dt.date) -> DataFrame | None:
+    if not table_exists(spark, path):
+        return None
+    return read_table(spark, path).where(F.col(DAY) <= F.lit(until))
+
+
+def _pandas(df: DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns) if df is None else df.toPandas()[columns]
+
+
+def collect_dashboard_data(
+    spark: SparkSession, paths: dict[str, str], day: dt.date, sample_cap: int, seed: int
+) -> DashboardData:
+    """``paths``: table name -> Delta path for predictions, unseen, quality, data_drift, model_drift.
+    Days after ``day`` are left out, so a re-run of an old day shows what was known then."""
+    predictions = _table(spark, paths["predictions"], day)
+    unseen = _table(spark, paths["unseen"], day)
+    quality = _table(spark, paths["quality"], day)
+    data_drift_log = _table(spark, paths["data_drift"], day)
+    model_drift_log = _table(spark, paths["model_drift"], day)
+
+    per_day = None if predictions is None else predictions.groupBy(DAY).agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.percentile_approx(PREDICTION, 0.1).alias("p10"),
+        F.percentile_approx(PREDICTION, 0.5).alias("median"),
+        F.percentile_approx(PREDICTION, 0.9).alias("p90"),
+        F.avg(TARGET).alias("mean_price"),
+        F.max("model_version").alias("model_version"),
+    ).orderBy(DAY)  # fmt: skip
+    day_rows = (
+        pd.DataFrame(columns=[PREDICTION, TARGET])
+        if predictions is None
+        else sample_to_pandas(predictions.where(F.col(DAY) == F.lit(day)), [PREDICTION, TARGET], sample_cap, seed)
+    )
+    unseen_per_day = None if unseen is None else unseen.groupBy(DAY).agg(F.count(F.lit(1)).alias("rows")).orderBy(DAY)
+    top_unseen = None if unseen is None else (
+        unseen.where(F.col(DAY) == F.lit(day))
+        .select(F.explode(UNSEEN_FEATURES).alias("column", "value"))
+        .groupBy("column", "value").agg(F.count(F.lit(1)).alias("rows"))
+        .orderBy(F.desc("rows")).limit(15)
+    )  # fmt: skip
+    failures = None if quality is None else (
+        quality.groupBy(DAY, F.concat_ws(".", "table_name", "rule").alias("rule"))
+        .agg(F.sum("failed_rows").alias("failed_rows"))
+        .join(quality.groupBy(F.concat_ws(".", "table_name", "rule").alias("rule"))
+              .agg(F.sum("failed_rows").alias("total")).where(F.col("total") > 0).select("rule"), "rule")
+        .orderBy(DAY, "rule")
+    )  # fmt: skip
+    drift_columns = None if data_drift_log is None else (
+        data_drift_log.select(DAY, "dataset_drift", "drifted_share", F.explode("columns").alias("c"))
+        .select(DAY, "dataset_drift", "drifted_share", F.col("c.column").alias("column"), F.col("c.drifted").alias("drifted"))
+        .orderBy(DAY, "column")
+    )  # fmt: skip
+    error = None if model_drift_log is None else model_drift_log.select(
+        DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
+    ).orderBy(DAY)
+    return DashboardData(
+        day=day,
+        predictions_per_day=_pandas(per_day, [DAY, "rows", "p10", "median", "p90", "mean_price", "model_version"]),
+        day_predictions=day_rows,
+        unseen_per_day=_pandas(unseen_per_day, [DAY, "rows"]),
+        top_unseen_values=_pandas(top_unseen, ["column", "value", "rows"]),
+        quality_failures=_pandas(failures, [DAY, "rule", "failed_rows"]),
+        data_drift=_pandas(drift_columns, [DAY, "dataset_drift", "drifted_share", "column", "drifted"]),
+        model_drift=_pandas(error, [DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"]),
+    )
+
+
+def _empty(figure: go.Figure, message: str) -> go.Figure:
+    figure.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return figure
+
+
+def _layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
+    figure.update_layout(title=title, height=height, margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white")
+    return figure
+
+
+def predictions_figure(data: DashboardData) -> go.Figure:
+    per_day = data.predictions_per_day
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    if per_day.empty:
+        return _layout(_empty(figure, "no predictions yet"), "Predictions per day")
+    figure.add_bar(x=per_day[DAY], y=per_day["rows"], name="predicted rows", opacity=0.4, secondary_y=True)
+    for column, name in (("p10", "10th percentile"), ("median", "median"), ("p90", "90th percentile")):
+        figure.add_scatter(x=per_day[DAY], y=per_day[column], mode="lines+markers", name=f"{name} prediction")
+    figure.add_scatter(x=per_day[DAY], y=per_day["mean_price"], mode="lines", name="mean actual price", line={"dash": "dot"})
+    figure.update_yaxes(title_text="price ($)", secondary_y=False)
+    figure.update_yaxes(title_text="rows", secondary_y=True)
+    return _layout(figure, "Predictions per day")
+
+
+def distribution_figure(data: DashboardData) -> go.Figure:
+    figure = go.Figure()
+    if data.day_predictions.empty:
+        return _layout(_empty(figure, "no predictions for this day"), f"Price distribution on {data.day}")
+    for column, name in ((PREDICTION, "predicted"), (TARGET, "actual")):
+        values = data.day_predictions[column].dropna()
+        figure.add_histogram(x=values.clip(upper=values.quantile(0.99)), name=name, opacity=0.6, nbinsx=40)
+    figure.update_layout(barmode="overlay", xaxis_title="price ($, top 1% clipped)", yaxis_title="rows")
+    return _layout(figure, f"Price distribution on {data.day}")
+
+
+def model_version_figure(data: DashboardData) -> go.Figure:
+    per_day = data.predictions_per_day
+    figure = go.Figure()
+    if per_day.empty:
+        return _layout(_empty(figure, "no predictions yet"), "Model version in use", 260)
+    figure.add_scatter(x=per_day[DAY], y=per_day["model_version"], mode="lines+markers", line={"shape": "hv"}, name="version")
+    figure.update_yaxes(title_text="champion version", dtick=1)
+    return _layout(figure, "Model version in use", 260)
+
+
+def unseen_figure(data: DashboardData) -> go.Figure:
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("unseen rows per day", f"unseen values on {data.day}"))
+    if data.unseen_per_day.empty:
+        return _layout(_empty(figure, "no unseen rows recorded"), "Rows the model could not score")
+    figure.add_bar(x=data.unseen_per_day[DAY], y=data.unseen_per_day["rows"], name="unseen rows", row=1, col=1)
+    top = data.top_unseen_values
+    if not top.empty:
+        labels = top["column"] + " = " + top["value"]
+        figure.add_bar(x=top["rows"], y=labels, orientation="h", name="rows per value", row=1, col=2)
+    return _layout(figure, "Rows the model could not score")
+
+
+def quality_figure(data: DashboardData) -> go.Figure:
+    failures = data.quality_failures
+    figure = go.Figure()
+    if failures.empty:
+        return _layout(_empty(figure, "no rule has failed"), "Data-quality failures per rule")
+    for rule, rows in failures.groupby("rule"):
+        figure.add_bar(x=rows[DAY], y=rows["failed_rows"], name=rule)
+    figure.update_layout(barmode="stack", yaxis_title="failed rows")
+    return _layout(figure, "Data-quality failures per rule", 420)
+
+
+def drift_figure(data: DashboardData) -> go.Figure:
+    drift = data.data_drift
+    figure = make_subplots(
+        rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=("share of drifted feature columns (marker: dataset drift)", "drifted columns"),
+    )  # fmt: skip
+    if drift.empty:
+        return _layout(_empty(figure, "no drift report yet"), "Data drift", 560)
+    per_day = drift.drop_duplicates(DAY)
+    figure.add_scatter(
+        x=per_day[DAY], y=per_day["drifted_share"], mode="lines+markers", name="drifted share",
+        marker={"size": 12, "color": ["crimson" if flag else "seagreen" for flag in per_day["dataset_drift"]]},
+        row=1, col=1,
+    )  # fmt: skip
+    grid = drift.pivot(index="column", columns=DAY, values="drifted").astype(float)
+    figure.add_heatmap(
+        z=grid.values, x=list(grid.columns), y=list(grid.index), zmin=0, zmax=1, showscale=False,
+        colorscale=[[0, "#e8f5e9"], [1, "crimson"]], name="drifted", row=2, col=1,
+    )  # fmt: skip
+    return _layout(figure, "Data drift", 560)
+
+
+def error_figure(data: DashboardData) -> go.Figure:
+    error = data.model_drift
+    figure = go.Figure()
+    if error.empty:
+        return _layout(_empty(figure, "no model-drift report yet"), "Daily error against the training error")
+    for column, name, dash in (
+        ("day_mae", "MAE of the day", None),
+        ("training_mae", "test MAE at training", "dash"),
+        ("day_rmse", "RMSE of the day", None),
+        ("training_rmse", "test RMSE at training", "dash"),
+    ):
+        figure.add_scatter(x=error[DAY], y=error[column], mode="lines+markers", name=name, line={"dash": dash})
+    flagged = error[error["model_drift"].astype(bool)]
+    figure.add_scatter(
+        x=flagged[DAY], y=flagged["day_mae"], mode="markers", name="model drift flagged",
+        marker={"symbol": "x", "size": 14, "color": "crimson"},
+    )  # fmt: skip
+    figure.update_layout(yaxis_title="$")
+    return _layout(figure, "Daily error against the training error")
+
+
+FIGURES = (
+    predictions_figure,
+    distribution_figure,
+    model_version_figure,
+    unseen_figure,
+    quality_figure,
+    drift_figure,
+    error_figure,
+)
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 2rem 2rem; color: #222; }
+header { display: flex; gap: 2rem; align-items: baseline; flex-wrap: wrap; }
+.cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: .6rem 1rem; min-width: 9rem; }
+.card b { display: block; font-size: 1.4rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 1rem; }
+"""
+
+
+def _cards(data: DashboardData) -> dict[str, str]:
+    today = data.predictions_per_day[data.predictions_per_day[DAY] == data.day]
+    unseen = data.unseen_per_day[data.unseen_per_day[DAY] == data.day]
+    drift = data.data_drift[data.data_drift[DAY] == data.day]
+    error = data.model_drift[data.model_drift[DAY] == data.day]
+    return {
+        "model version": data.model_version,
+        "predicted rows": str(int(today["rows"].iloc[0])) if not today.empty else "0",
+        "unseen rows": str(int(unseen["rows"].iloc[0])) if not unseen.empty else "0",
+        "data drift": ("yes" if bool(drift["dataset_drift"].iloc[0]) else "no") if not drift.empty else "not measured",
+        "model drift": ("yes" if bool(error["model_drift"].iloc[0]) else "no") if not error.empty else "not measured",
+        "MAE of the day": f"{error['day_mae'].iloc[0]:.1f}" if not error.empty else "-",
+    }
+
+
+def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -> str:
+    """The page as one HTML string; the first chart carries Plotly's JavaScript inline."""
+    charts = [
+        figure(data).to_html(full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False})
+        for index, figure in enumerate(FIGURES)
+    ]
+    cards = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in _cards(data).items())
+    link_items = "".join(
+        f'<a href="{html.escape(target)}">{html.escape(name)}</a> ' for name, target in (links or {}).items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mlvp_assets dashboard {data.day}</title>
+<style>{_STYLE}</style></head>
+<body><header><h1>Airbnb price model, {data.day}</h1><nav>{link_items}</nav></header>
+<div class="cards">{cards}</div>
+<div class="grid">{"".join(f'<section>{chart}</section>' for chart in charts)}</div>
+</body></html>
+"""

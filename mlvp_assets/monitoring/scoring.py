@@ -1,0 +1,184 @@
+"""Scoring a day of gold with the champion model, and finding the rows it could not score.
+
+The pipeline skips rows with a category it never saw (``handleInvalid="skip"``), so its output
+has fewer rows than its input. Which rows went missing is found by joining on ``listing_id``
+(gold has one row per listing and day), and why, by comparing each categorical value with the
+labels the fitted ``StringIndexer`` knows. Every gold row therefore lands in exactly one of
+``daily_predictions`` and ``unseen_listings``, which :func:`coverage` counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from pyspark.ml import PipelineModel
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from mlvp_assets.ml.features import NUMERIC_FEATURES, PREDICTION, TARGET, category_labels
+from mlvp_assets.ml.registry import CHAMPION, load_version
+from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
+
+UNSEEN_FEATURES = "unseen_features"  # map: column -> the value the model did not know
+MISSING_VALUE = "<missing>"
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    LISTING_ID,
+    PARTITION_COLUMN,
+    PREDICTION,
+    TARGET,
+    "model_name",
+    "model_version",
+    "model_run_id",
+    "scored_at",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Champion:
+    """The model version behind ``models:/<name>@champion`` and its test error at training time."""
+
+    name: str
+    version: str
+    run_id: str
+    model: PipelineModel
+    test_mae: float | None
+    test_rmse: float | None
+
+
+def champion_version(client: MlflowClient, name: str) -> tuple[str, str]:
+    """(version, run id) of the champion; fails saying how to get one when there is none."""
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as error:
+        raise LookupError(
+            f"registered model {name!r} has no {CHAMPION!r} version in the MLflow registry at "
+            f"{mlflow.get_tracking_uri()}: run training_job (price_model and its promotion check) first"
+        ) from error
+    return str(version.version), str(version.run_id)
+
+
+def load_champion(name: str, client: MlflowClient | None = None) -> Champion:
+    """Resolve the alias once and load that exact version, so what is recorded is what scored."""
+    client = client or MlflowClient()
+    version, run_id = champion_version(client, name)
+    metrics = client.get_run(run_id).data.metrics
+    return Champion(
+        name=name,
+        version=version,
+        run_id=run_id,
+        model=load_version(name, version),
+        test_mae=metrics.get("test_mae"),
+        test_rmse=metrics.get("test_rmse"),
+    )
+
+
+def score_listings(champion: Champion, gold: DataFrame, scored_at: dt.datetime) -> DataFrame:
+    """One row per scored gold row: the prediction, the actual price and which model made it."""
+    return champion.model.transform(gold).select(
+        LISTING_ID,
+        PARTITION_COLUMN,
+        F.col(PREDICTION).cast("double").alias(PREDICTION),
+        F.col(TARGET).cast("double").alias(TARGET),
+        F.lit(champion.name).alias("model_name"),
+        F.lit(int(champion.version)).alias("model_version"),
+        F.lit(champion.run_id).alias("model_run_id"),
+        F.lit(scored_at).cast("timestamp").alias("scored_at"),
+    )
+
+
+def _unseen_entries(model: PipelineModel) -> list[Column]:
+    """Per feature, a (column, value) struct when the row's value is unknown to the model, else null."""
+    entries = [
+        F.when(F.col(column).isNull() | ~F.col(column).isin(labels), F.struct(
+            F.lit(column).alias("column"), F.coalesce(F.col(column).cast("string"), F.lit(MISSING_VALUE)).alias("value")
+        ))
+        for column, labels in category_labels(model).items()
+    ]  # fmt: skip
+    entries += [
+        F.when(F.col(column).isNull() | F.isnan(F.col(column).cast("double")), F.struct(
+            F.lit(column).alias("column"), F.lit(MISSING_VALUE).alias("value")
+        ))
+        for column in NUMERIC_FEATURES
+    ]  # fmt: skip
+    return entries
+
+
+def unseen_listings(champion: Champion, gold: DataFrame, predictions: DataFrame, recorded_at: dt.datetime) -> DataFrame:
+    """The gold rows missing from ``predictions`` (joined on listing_id and day), with the map of
+    the feature values the model did not know. A row missing for another reason would have an
+    empty map; :func:`coverage` counts those."""
+    skipped = gold.join(predictions.select(LISTING_ID, PARTITION_COLUMN), [LISTING_ID, PARTITION_COLUMN], "left_anti")
+    entries = F.filter(F.array(*_unseen_entries(champion.model)), lambda entry: entry.isNotNull())
+    return skipped.select(
+        LISTING_ID,
+        PARTITION_COLUMN,
+        F.map_from_entries(entries).alias(UNSEEN_FEATURES),
+        *[column for column in gold.columns if column not in (LISTING_ID, PARTITION_COLUMN)],
+        F.lit(champion.name).alias("model_name"),
+        F.lit(int(champion.version)).alias("model_version"),
+        F.lit(recorded_at).cast("timestamp").alias("recorded_at"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """How a day's gold rows split between predictions and unseen rows, by listing_id."""
+
+    gold_rows: int
+    predicted_rows: int
+    unseen_rows: int
+    in_neither: int  # gold rows neither predicted nor recorded as unseen
+    in_both: int  # gold rows both predicted and recorded as unseen
+    unexplained_unseen: int  # unseen rows with no unknown feature value to explain them
+    not_in_gold: int  # predicted or unseen rows whose listing is not in the day's gold
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.in_neither == 0
+            and self.in_both == 0
+            and self.unexplained_unseen == 0
+            and self.not_in_gold == 0
+            and self.gold_rows == self.predicted_rows + self.unseen_rows
+        )
+
+    @property
+    def unseen_share(self) -> float:
+        return self.unseen_rows / self.gold_rows if self.gold_rows else 0.0
+
+
+def coverage(gold: DataFrame, predictions: DataFrame, unseen: DataFrame) -> Coverage:
+    """Every gold row must be in exactly one of ``predictions`` and ``unseen``: count by listing_id."""
+    keys = [LISTING_ID, PARTITION_COLUMN]
+    marked = (
+        gold.select(*keys, F.lit(True).alias("in_gold"))
+        .join(predictions.select(*keys, F.lit(True).alias("predicted")), keys, "full_outer")
+        .join(unseen.select(*keys, F.lit(True).alias("unseen"), F.size(UNSEEN_FEATURES).alias("reasons")), keys, "full_outer")
+    )
+    row = marked.agg(
+        F.count_if(F.col("in_gold")).alias("gold_rows"),
+        F.count_if(F.col("predicted")).alias("predicted_rows"),
+        F.count_if(F.col("unseen")).alias("unseen_rows"),
+        F.count_if(F.col("in_gold") & F.col("predicted").isNull() & F.col("unseen").isNull()).alias("in_neither"),
+        F.count_if(F.col("predicted") & F.col("unseen")).alias("in_both"),
+        F.count_if(F.col("unseen") & (F.col("reasons") == 0)).alias("unexplained_unseen"),
+        F.count_if(F.col("in_gold").isNull()).alias("not_in_gold"),
+    ).first()
+    return Coverage(**{field.name: int(row[field.name] or 0) for field in dataclasses.fields(Coverage)})
+
+
+def top_unseen_values(unseen: DataFrame, limit: int = 10) -> list[dict[str, object]]:
+    """The most frequent (column, value) pairs the model did not know."""
+    rows = (
+        unseen.select(F.explode(UNSEEN_FEATURES).alias("column", "value"))
+        .groupBy("column", "value")
+        .count()
+        .orderBy(F.desc("count"), "column", "value")
+        .limit(limit)
+        .collect()
+    )
+    return [{"column": row["column"], "value": row["value"], "rows": int(row["count"])} for row in rows]

@@ -1,0 +1,222 @@
+"""Real servers for the alert channels: an aiosmtpd SMTP server and an ``http.server`` webhook
+receiver on 127.0.0.1, each in a thread, plus a private CA and a server certificate for TLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+SMTP_USER = "alerts-bot"
+SMTP_PASSWORD = "s3cret-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- TLS -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory) -> Certificates:
+    """A throw-away CA and a certificate it signs for localhost and 127.0.0.1."""
+    pytest.importorskip("cryptography", reason="the cryptography package makes the test certificates")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder = tmp_path_factory.mktemp("tls")
+    now = dt.datetime.now(dt.UTC)
+
+    def build(subject, issuer, public_key, signing_key, *, ca: bool, extensions=()):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signing_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mlvp alerts test CA")])
+    ca_cert = build(
+        ca_name,
+        ca_name,
+        ca_key.public_key(),
+        ca_key,
+        ca=True,
+        extensions=[(x509.KeyUsage(False, False, False, False, False, True, True, False, False), True)],
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
+        ca_name,
+        key.public_key(),
+        ca_key,
+        ca=False,
+        extensions=[
+            (
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                False,
+            ),
+            (x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+        ],
+    )
+    files = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return files
+
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server received: one parsed message per DATA, with its envelope and login."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    logins: list[str | None] = field(default_factory=list)
+
+
+class _CollectingHandler:
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        self.mailbox.messages.append(message)
+        self.mailbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.mailbox.logins.append(session.auth_data.login.decode() if session.auth_data else None)
+        return "250 Message accepted for delivery"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode() == SMTP_USER
+        and auth_data.password.decode() == SMTP_PASSWORD
+    )
+    # handled=False: aiosmtpd answers a failed login with 535 itself.
+    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+
+def _start_smtp(security: str, certificates: Certificates | None):
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox(host="127.0.0.1", port=free_port())
+    options: dict = {"authenticator": _authenticator, "auth_required": True}
+    if security == "plain":
+        options["auth_require_tls"] = False
+    elif security == "starttls":
+        options.update(tls_context=certificates.server_context(), require_starttls=True)
+    elif security == "ssl":
+        # TLS from the first byte; aiosmtpd only knows of TLS it negotiated itself (STARTTLS), so it
+        # must be told that AUTH without STARTTLS is fine here.
+        options.update(ssl_context=certificates.server_context(), auth_require_tls=False)
+    controller = Controller(_CollectingHandler(mailbox), hostname=mailbox.host, port=mailbox.port, **options)
+    controller.start()
+    return controller, mailbox
+
+
+@pytest.fixture
+def smtp_server(request):
+    """An SMTP server that requires login; ``request.param`` is ``plain``, ``starttls`` or ``ssl``."""
+    security = getattr(request, "param", "plain")
+    certificates = request.getfixturevalue("certificates") if security != "plain" else None
+    controller, mailbox = _start_smtp(security, certificates)
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+# --- webhook -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookReceiver:
+    url: str
+    requests: list[dict] = field(default_factory=list)
+    status: int = 200
+
+
+def _handler_for(receiver: WebhookReceiver):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's hook name)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            receiver.requests.append(
+                {"path": self.path, "content_type": self.headers.get("Content-Type"), "body": json.loads(body)}
+            )
+            answer = b"ok" if receiver.status < 300 else b"invalid_token"
+            self.send_response(receiver.status)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, format, *args):  # keep the test output clean
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver(url="")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(receiver))
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

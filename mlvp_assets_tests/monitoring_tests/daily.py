@@ -1,0 +1,62 @@
+"""Simulated days through the whole daily flow: medallion, training, predictions, monitoring.
+
+Shared by the monitoring tests (module-scoped: a run of several days takes minutes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from mlvp_assets.definitions import build_definitions
+from mlvp_assets.simulate import simulate_landing
+
+DAY_1 = dt.date(2026, 1, 1)
+DAYS = [DAY_1 + dt.timedelta(days=offset) for offset in range(4)]
+ROWS_PER_DAY = 500
+DRIFTED_DAY = DAYS[2]  # shifted features, a new neighbourhood, an extra column
+PRICE_SHIFTED_DAY = DAYS[3]  # prices x1.6, features as on the first days
+
+
+@dataclasses.dataclass
+class SimulatedDays:
+    root: Path
+    defs: dg.Definitions
+    training: dg.ExecuteInProcessResult
+    daily: dict[str, dg.ExecuteInProcessResult]  # partition key -> run of the monitoring assets
+
+    def checks(self, day: dt.date) -> dict[str, dg.AssetCheckEvaluation]:
+        return {e.check_name: e for e in self.daily[day.isoformat()].get_asset_check_evaluations()}
+
+
+def land_simulated_days(root: Path) -> None:
+    """Days 1-3 with drift from day 3; day 4 from a run whose only drift is shifted prices."""
+    simulate_landing(
+        root, DAY_1, days=3, rows_per_day=ROWS_PER_DAY, drift_from=DRIFTED_DAY, drift=("shift", "new_category", "new_column")
+    )
+    scratch = root / "price_shift_simulation"
+    simulate_landing(scratch, DAY_1, days=4, rows_per_day=ROWS_PER_DAY, drift_from=PRICE_SHIFTED_DAY, drift=("price_shift",))
+    shutil.copytree(scratch / "landing" / PRICE_SHIFTED_DAY.isoformat(), root / "landing" / PRICE_SHIFTED_DAY.isoformat())
+    shutil.rmtree(scratch)
+
+
+def run_simulated_days(root: Path) -> SimulatedDays:
+    """Medallion for days 1-2, train and promote a champion, then the daily job for every day.
+
+    Needs MLVP_ENV=test and MLVP_DATA_ROOT=root in the environment (the definitions read them).
+    """
+    land_simulated_days(root)
+    defs = build_definitions("test")
+    medallion = defs.resolve_job_def("medallion_job")
+    for day in DAYS[:2]:
+        assert medallion.execute_in_process(partition_key=day.isoformat()).success
+    training = defs.resolve_job_def("training_job").execute_in_process(raise_on_error=False)
+    daily_job = defs.resolve_job_def("daily_job")
+    daily = {
+        day.isoformat(): daily_job.execute_in_process(partition_key=day.isoformat(), raise_on_error=False) for day in DAYS
+    }
+    return SimulatedDays(root, defs, training, daily)

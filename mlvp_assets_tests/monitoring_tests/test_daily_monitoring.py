@@ -1,0 +1,133 @@
+"""Four simulated days through the daily job after a champion was trained on days 1-2.
+
+Day 3 drifts (shifted features, a new neighbourhood, an extra column); day 4 only has its prices
+shifted. Asserts on the tables, logs, reports and checks the daily job leaves behind.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pyspark.sql import functions as F
+
+from mlvp_assets.delta_tables import read_table
+from mlvp_assets.gold.rules import GOLD_TABLE
+from mlvp_assets.monitoring.assets import DATA_DRIFT_LOG, MODEL_DRIFT_LOG, PREDICTIONS_TABLE, UNSEEN_TABLE
+from mlvp_assets.resources.storage import StorageResource
+from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
+from mlvp_assets.simulate import NEW_NEIGHBOURHOOD
+from mlvp_assets_tests.monitoring_tests.daily import DAYS, DRIFTED_DAY, PRICE_SHIFTED_DAY, SimulatedDays, run_simulated_days
+
+pytestmark = pytest.mark.slow
+
+WARN_CHECKS = ("no_data_drift", "no_model_drift", "unseen_share_below_threshold")
+SHIFTED_COLUMNS = {"accommodates", "beds", "review_scores_rating", "number_of_reviews", "latitude", "longitude"}
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory, spark) -> SimulatedDays:
+    root = tmp_path_factory.mktemp("daily_root")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLVP_ENV", "test")
+        patch.setenv("MLVP_DATA_ROOT", str(root))
+        yield run_simulated_days(root)
+
+
+def table(spark, days: SimulatedDays, name: str):
+    return read_table(spark, StorageResource(root=str(days.root)).table_path(name))
+
+
+def rows_of(df, day):
+    return df.where(F.col(PARTITION_COLUMN) == F.lit(day))
+
+
+def test_every_daily_run_succeeds_after_a_champion_was_promoted(days):
+    assert days.training.success
+    promotion = days.training.get_asset_check_evaluations()[0]
+    assert promotion.passed, promotion.description
+    assert {key: run.success for key, run in days.daily.items()} == {day.isoformat(): True for day in DAYS}
+
+
+def test_predictions_and_unseen_rows_add_up_to_gold_on_every_day(spark, days):
+    gold, predictions, unseen = (table(spark, days, name) for name in (GOLD_TABLE, PREDICTIONS_TABLE, UNSEEN_TABLE))
+    for day in DAYS:
+        gold_ids = {row[LISTING_ID] for row in rows_of(gold, day).select(LISTING_ID).collect()}
+        predicted = [row[LISTING_ID] for row in rows_of(predictions, day).select(LISTING_ID).collect()]
+        skipped = [row[LISTING_ID] for row in rows_of(unseen, day).select(LISTING_ID).collect()]
+        assert len(predicted) == len(set(predicted)) and len(skipped) == len(set(skipped))
+        assert set(predicted).isdisjoint(skipped), day
+        assert set(predicted) | set(skipped) == gold_ids, day
+        assert days.checks(day)["predictions_cover_gold"].passed
+
+
+def test_predictions_carry_the_champion_and_the_actual_price(spark, days):
+    predictions = rows_of(table(spark, days, PREDICTIONS_TABLE), DAYS[0])
+    model = predictions.select("model_name", "model_version", "model_run_id").distinct().collect()
+    assert [(row["model_name"], row["model_version"]) for row in model] == [("test_airbnb_price", 1)]
+    assert len(model[0]["model_run_id"]) == 32
+    assert predictions.where(F.col("prediction").isNull() | F.col("price").isNull()).count() == 0
+    assert predictions.where(F.col("scored_at").isNull()).count() == 0
+
+
+def test_the_new_neighbourhood_lands_in_unseen_listings_with_its_column_and_value(spark, days):
+    unseen = rows_of(table(spark, days, UNSEEN_TABLE), DRIFTED_DAY)
+    gold = rows_of(table(spark, days, GOLD_TABLE), DRIFTED_DAY)
+    new_neighbourhood = gold.where(F.col("neighbourhood_cleansed") == NEW_NEIGHBOURHOOD).count()
+    reasons = unseen.select(F.col("unseen_features")["neighbourhood_cleansed"].alias("value")).collect()
+
+    assert new_neighbourhood > 0.1 * gold.count()
+    assert sum(row["value"] == NEW_NEIGHBOURHOOD for row in reasons) == new_neighbourhood
+    for day in DAYS[:2]:
+        assert rows_of(table(spark, days, UNSEEN_TABLE), day).where(
+            F.col("unseen_features")["neighbourhood_cleansed"] == NEW_NEIGHBOURHOOD
+        ).count() == 0
+
+
+def test_data_drift_is_reported_on_the_drifted_day_only_with_the_shifted_columns_named(spark, days):
+    log = {row[PARTITION_COLUMN]: row for row in table(spark, days, DATA_DRIFT_LOG).collect()}
+
+    assert sorted(log) == DAYS
+    assert [log[day]["dataset_drift"] for day in DAYS] == [False, False, True, False]
+    drifted = set(log[DRIFTED_DAY]["drifted_columns"])
+    assert SHIFTED_COLUMNS <= drifted and "neighbourhood_cleansed" in drifted
+    assert "host_response_rate" not in {column["column"] for column in log[DRIFTED_DAY]["columns"]}
+    for day in DAYS:
+        report = days.root / "reports" / "data_drift" / f"{day.isoformat()}.html"
+        assert report.stat().st_size > 100_000 and log[day]["report_path"].endswith(report.name)
+
+
+def test_model_drift_log_shows_the_error_and_flags_shifted_prices_without_data_drift(spark, days):
+    log = {row[PARTITION_COLUMN]: row for row in table(spark, days, MODEL_DRIFT_LOG).collect()}
+    normal = log[DAYS[1]]
+    shifted = log[PRICE_SHIFTED_DAY]
+
+    assert normal["day_mae"] > 0 and normal["training_mae"] > 0 and not normal["model_drift"]
+    assert shifted["error_drift"] and shifted["model_drift"] and not shifted["prediction_drift"]
+    assert shifted["day_mae"] > 1.25 * shifted["training_mae"]
+    assert shifted["target_drifted"]
+    assert days.checks(PRICE_SHIFTED_DAY)["no_data_drift"].passed
+
+
+def test_warn_checks_fire_on_the_drifted_days_only(days):
+    outcomes = {day: {name: days.checks(day)[name].passed for name in WARN_CHECKS} for day in DAYS}
+
+    assert outcomes[DAYS[0]] == outcomes[DAYS[1]] == dict.fromkeys(WARN_CHECKS, True)
+    assert outcomes[DRIFTED_DAY]["no_data_drift"] is False
+    assert outcomes[DRIFTED_DAY]["unseen_share_below_threshold"] is False
+    assert outcomes[PRICE_SHIFTED_DAY] == {"no_data_drift": True, "no_model_drift": False, "unseen_share_below_threshold": True}
+    for day in DAYS:
+        for name in WARN_CHECKS:
+            evaluation = days.checks(day)[name]
+            assert evaluation.severity.value == "WARN"
+            links = {key for key, value in evaluation.metadata.items() if key in ("report", "dashboard")}
+            assert links, (day, name)
+
+
+def test_dashboard_pages_are_written_per_day_and_latest_follows_the_newest_day(days):
+    pages = days.root / "dashboard"
+    for day in DAYS:
+        page = (pages / f"{day.isoformat()}.html").read_text()
+        assert "Plotly.newPlot" in page and not re.search(r"<script[^>]+src=", page)
+        assert f"Airbnb price model, {day.isoformat()}" in page
+    assert (pages / "latest.html").read_text() == (pages / f"{DAYS[-1].isoformat()}.html").read_text()

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
+from mlvp_assets.automation.alerts import alert_sensors
+from mlvp_assets.automation.schedules import daily_schedule_for
+from mlvp_assets.automation.sensors import (
+    DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING,
+    build_drift_retrain_sensor,
+    landing_zone_sensor,
+)
 from mlvp_assets.bronze import assets as bronze
 from mlvp_assets.gold import assets as gold
 from mlvp_assets.jobs import daily_job, medallion_job
@@ -11,6 +20,17 @@ from mlvp_assets.ml import assets as ml
 from mlvp_assets.resources import current_env, resources_for
 from mlvp_assets.monitoring import assets as monitoring
 from mlvp_assets.silver import assets as silver
+
+
+RETRAIN_AFTER_ENV = "MLVP_RETRAIN_AFTER_DRIFTED_DAYS"
+
+
+def drifted_days_before_retraining() -> int:
+    """How many consecutive drifted days make the drift sensor request retraining."""
+    value = os.environ.get(RETRAIN_AFTER_ENV, str(DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{RETRAIN_AFTER_ENV} must be a whole number of days >= 1, got {value!r}")
+    return int(value)
 
 
 def build_definitions(env: str) -> dg.Definitions:
@@ -32,7 +52,12 @@ def build_definitions(env: str) -> dg.Definitions:
             ml.challenger_beats_champion,
         ],
         jobs=[medallion_job, daily_job, ml.training_job],
-        schedules=[ml.training_schedule_for(env)],
+        schedules=[daily_schedule_for(env), ml.training_schedule_for(env)],
+        sensors=[
+            landing_zone_sensor,
+            build_drift_retrain_sensor(drifted_days_before_retraining(), ml.training_run_config(env)),
+            *alert_sensors,
+        ],
         resources=resources_for(env),
         executor=dg.in_process_executor,
     )

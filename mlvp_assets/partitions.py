@@ -13,7 +13,9 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 
 FIRST_LANDING_DAY = "2026-01-01"
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_LANDING_DAY)
+# end_offset=1: today's partition exists while its files are landing, so the landing-zone sensor
+# can process a drop the day it arrives (as Auto Loader would), not only the day after.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_LANDING_DAY, end_offset=1)
 
 
 def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dt.date:

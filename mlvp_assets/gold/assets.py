@@ -22,16 +22,20 @@ from mlvp_assets.silver.rules import SILVER_TABLE
     kinds={"spark", "delta"},
     deps=[SILVER_TABLE],
     partitions_def=daily_partitions,
+    output_required=False,
 )
-def gold_listings(
-    context: dg.AssetExecutionContext, spark: DeltaSparkResource, storage: StorageResource
-) -> dg.MaterializeResult:
+def gold_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource, storage: StorageResource):
     day = partition_day(context)
     session = spark.spark_session
     path = storage.table_path(GOLD_TABLE)
     replace_partition(enrich_listings(read_partition(session, storage.table_path(SILVER_TABLE), day)), path, day)
     gold = read_partition(session, path, day)
-    return dg.MaterializeResult(metadata=table_metadata(session, path, gold, gold.count()))
+    rows = gold.count()
+    if rows == 0:
+        # Not materialized: everything downstream (predictions, drift, dashboard) is skipped, not failed.
+        context.log.warning(f"no gold rows for {day}: nothing to score or monitor; downstream steps are skipped")
+        return
+    yield dg.MaterializeResult(metadata=table_metadata(session, path, gold, rows))
 
 
 @dg.asset_check(

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from mlvp_assets.automation.alerts.resource import ALERTS_RESOURCE_KEY, alert_resource_for
 from mlvp_assets.resources.mlflow import (
     MLFLOW_RESOURCE_KEY,
     MODEL_REGISTRY_RESOURCE_KEY,
@@ -48,6 +49,7 @@ def _dev_resources() -> dict[str, Any]:
         "storage": StorageResource(root=root),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("dev", root),
         MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("dev", root),
+        ALERTS_RESOURCE_KEY: alert_resource_for("dev", root),
     }
 
 
@@ -59,6 +61,7 @@ def _test_resources() -> dict[str, Any]:
         "storage": StorageResource(root=os.environ[DATA_ROOT_ENV]),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", os.environ[DATA_ROOT_ENV]),
         MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("test", os.environ[DATA_ROOT_ENV]),
+        ALERTS_RESOURCE_KEY: alert_resource_for("test", os.environ[DATA_ROOT_ENV]),
     }
 
 
@@ -92,6 +95,7 @@ def _prod_resources() -> dict[str, Any]:
         "storage": StorageResource(root=dg.EnvVar("MLVP_STORAGE_ROOT")),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("prod"),
         MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("prod"),
+        ALERTS_RESOURCE_KEY: alert_resource_for("prod", dg.EnvVar("MLVP_STORAGE_ROOT")),
     }
 
 

@@ -11,7 +11,13 @@ from mlvp_assets.resources import RESOURCE_BUILDERS, resources_for
 from mlvp_assets.resources.spark import delta_maven_coordinate, delta_spark_config
 from mlvp_assets.resources.storage import StorageResource
 
-PROD_ENV = {"MLVP_SPARK_MASTER": "spark://spark-master:7077", "MLVP_STORAGE_ROOT": "s3a://bucket/mlvp"}
+PROD_ENV = {
+    "MLVP_SPARK_MASTER": "spark://spark-master:7077",
+    "MLVP_STORAGE_ROOT": "s3a://bucket/mlvp",
+    # The log channel writes under a local root only; an object-store root needs another channel.
+    "MLVP_ALERT_CHANNEL": "webhook",
+    "MLVP_ALERT_WEBHOOK_URL": "https://hooks.example.org/services/x",
+}
 
 
 def test_every_environment_has_the_same_resource_keys(monkeypatch, tmp_path):

@@ -5,8 +5,8 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from mlvp_assets.alerts import Alert, AlertConfigError, AlertResource, Severity, alert_resource_for
-from mlvp_assets.alerts.channels import read_json_lines
+from mlvp_assets.automation.alerts import Alert, AlertConfigError, AlertResource, Severity, alert_resource_for
+from mlvp_assets.automation.alerts.channels import read_json_lines
 
 ALERT_ENV_VARS = (
     "MLVP_DAGSTER_URL",

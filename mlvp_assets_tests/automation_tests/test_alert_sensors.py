@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from mlvp_assets.alerts import (
+from mlvp_assets.automation.alerts import (
     AlertResource,
     Severity,
     alert_resource_for,
@@ -14,7 +14,7 @@ from mlvp_assets.alerts import (
     build_check_failure_alert_sensor,
     run_failure_alert_sensor,
 )
-from mlvp_assets.alerts.channels import read_json_lines
+from mlvp_assets.automation.alerts.channels import read_json_lines
 from mlvp_assets.partitions import daily_partitions
 
 UI = "http://dagster.example:3000"

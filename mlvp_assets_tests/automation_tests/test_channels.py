@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from mlvp_assets.alerts import Alert, AlertDeliveryError, AlertResource, Severity
-from mlvp_assets.alerts.channels import read_json_lines, redact_url
-from mlvp_assets_tests.alerts_tests.conftest import SMTP_PASSWORD, SMTP_USER
+from mlvp_assets.automation.alerts import Alert, AlertDeliveryError, AlertResource, Severity
+from mlvp_assets.automation.alerts.channels import read_json_lines, redact_url
+from mlvp_assets_tests.automation_tests.conftest import SMTP_PASSWORD, SMTP_USER
 
 REPORT_URL = "http://127.0.0.1:8080/reports/drift/2026-01-02.html"
 RUN_URL = "http://127.0.0.1:3000/runs/4f1c2b7e"
@@ -57,7 +57,7 @@ def test_log_channel_appends_json_lines_under_the_storage_root(tmp_path, caplog)
     alerts = AlertResource(channel="log", storage_root=str(tmp_path))
     first, second = drift_alert(), drift_alert(severity=Severity.HIGH, partition="2026-01-03")
 
-    with caplog.at_level(logging.WARNING, logger="mlvp_assets.alerts"):
+    with caplog.at_level(logging.WARNING, logger="mlvp_assets.automation.alerts"):
         alerts.send(first)
         alerts.send(second)
 
@@ -164,7 +164,7 @@ def test_webhook_error_status_names_the_url_and_status(webhook_receiver):
 
 
 def test_webhook_unreachable_names_the_url():
-    from mlvp_assets_tests.alerts_tests.conftest import free_port
+    from mlvp_assets_tests.automation_tests.conftest import free_port
 
     url = f"http://127.0.0.1:{free_port()}/hooks"
     with pytest.raises(AlertDeliveryError, match=rf"webhook {url} not reachable"):

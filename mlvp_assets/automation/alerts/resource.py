@@ -32,8 +32,8 @@ from typing import Any, Optional, Union
 import dagster as dg
 from pydantic import Field
 
-from mlvp_assets.alerts.alert import Alert, Severity
-from mlvp_assets.alerts.channels import (
+from mlvp_assets.automation.alerts.alert import Alert, Severity
+from mlvp_assets.automation.alerts.channels import (
     DEFAULT_SMTP_PORTS,
     SMTP_SECURITY_MODES,
     append_json_line,
@@ -76,7 +76,7 @@ FIELD_ENV = {
 
 LOG_LEVELS = {Severity.HIGH: logging.ERROR, Severity.MEDIUM: logging.WARNING, Severity.LOW: logging.INFO}
 
-_fallback_logger = logging.getLogger("mlvp_assets.alerts")
+_fallback_logger = logging.getLogger("mlvp_assets.automation.alerts")
 
 
 class AlertConfigError(ValueError):

@@ -110,11 +110,15 @@ def build_drift_retrain_sensor(consecutive_days: int, run_config: Mapping[str, o
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
     def drift_retrain_sensor(context: dg.SensorEvaluationContext):
-        last_day, reason = retraining_decision(drift_flags_by_day(context.instance), consecutive_days)
+        flags = drift_flags_by_day(context.instance)
+        if context.cursor:
+            # Days of a streak that already requested retraining do not count again: persistent
+            # drift then retrains every `consecutive_days` days, not on every day after the first streak.
+            flags = {day: flag for day, flag in flags.items() if day > context.cursor}
+        last_day, reason = retraining_decision(flags, consecutive_days)
         if last_day is None:
-            return dg.SkipReason(reason)
-        if context.cursor and last_day <= context.cursor:
-            return dg.SkipReason(f"retraining was already requested for the drift streak ending {context.cursor}")
+            since = f" after {context.cursor} (retraining was already requested for the streak ending then)"
+            return dg.SkipReason(reason + since if context.cursor else reason)
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(run_key=f"drift-retrain:{last_day}", run_config=dict(run_config), tags={"mlvp/reason": reason})

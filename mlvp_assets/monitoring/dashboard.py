@@ -30,6 +30,7 @@ DAY = PARTITION_COLUMN
 @dataclasses.dataclass(frozen=True)
 class DashboardData:
     day: dt.date
+    # Days are ISO date strings in every frame.
     predictions_per_day: pd.DataFrame  # day, rows, p10, median, p90, mean_price, model_version
     day_predictions: pd.DataFrame  # prediction, price (a sample of the chosen day)
     unseen_per_day: pd.DataFrame  # day, rows
@@ -40,7 +41,7 @@ class DashboardData:
 
     @property
     def model_version(self) -> str:
-        today = self.predictions_per_day[self.predictions_per_day[DAY] == self.day]
+        today = self.predictions_per_day[self.predictions_per_day[DAY] == self.day.isoformat()]
         return str(today["model_version"].iloc[0]) if not today.empty else "none"
 
 
@@ -51,7 +52,10 @@ def _table(spark: SparkSession, path: str, until: dt.date) -> DataFrame | None:
 
 
 def _pandas(df: DataFrame | None, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(columns=columns) if df is None else df.toPandas()[columns]
+    frame = pd.DataFrame(columns=columns) if df is None else df.toPandas()[columns]
+    if DAY in frame.columns:
+        frame[DAY] = frame[DAY].astype(str)
+    return frame
 
 
 def collect_dashboard_data(
@@ -122,18 +126,28 @@ def _layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
     return figure
 
 
+def _by_day(figure: go.Figure, **where: int) -> go.Figure:
+    """One tick per landing day, not a continuous time axis with hours."""
+    figure.update_xaxes(type="category", **where)
+    return figure
+
+
 def predictions_figure(data: DashboardData) -> go.Figure:
     per_day = data.predictions_per_day
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure = make_subplots(
+        rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=("predicted rows", "predicted price percentiles and the mean actual price"),
+    )  # fmt: skip
     if per_day.empty:
-        return _layout(_empty(figure, "no predictions yet"), "Predictions per day")
-    figure.add_bar(x=per_day[DAY], y=per_day["rows"], name="predicted rows", opacity=0.4, secondary_y=True)
+        return _layout(_empty(figure, "no predictions yet"), "Predictions per day", 440)
+    figure.add_bar(x=per_day[DAY], y=per_day["rows"], name="predicted rows", row=1, col=1)
     for column, name in (("p10", "10th percentile"), ("median", "median"), ("p90", "90th percentile")):
-        figure.add_scatter(x=per_day[DAY], y=per_day[column], mode="lines+markers", name=f"{name} prediction")
-    figure.add_scatter(x=per_day[DAY], y=per_day["mean_price"], mode="lines", name="mean actual price", line={"dash": "dot"})
-    figure.update_yaxes(title_text="price ($)", secondary_y=False)
-    figure.update_yaxes(title_text="rows", secondary_y=True)
-    return _layout(figure, "Predictions per day")
+        figure.add_scatter(x=per_day[DAY], y=per_day[column], mode="lines+markers", name=f"{name} prediction", row=2, col=1)
+    figure.add_scatter(
+        x=per_day[DAY], y=per_day["mean_price"], mode="lines", name="mean actual price", line={"dash": "dot"}, row=2, col=1
+    )
+    figure.update_yaxes(title_text="price ($)", row=2, col=1)
+    return _by_day(_layout(figure, "Predictions per day", 440))
 
 
 def distribution_figure(data: DashboardData) -> go.Figure:
@@ -154,7 +168,7 @@ def model_version_figure(data: DashboardData) -> go.Figure:
         return _layout(_empty(figure, "no predictions yet"), "Model version in use", 260)
     figure.add_scatter(x=per_day[DAY], y=per_day["model_version"], mode="lines+markers", line={"shape": "hv"}, name="version")
     figure.update_yaxes(title_text="champion version", dtick=1)
-    return _layout(figure, "Model version in use", 260)
+    return _by_day(_layout(figure, "Model version in use", 260))
 
 
 def unseen_figure(data: DashboardData) -> go.Figure:
@@ -166,7 +180,8 @@ def unseen_figure(data: DashboardData) -> go.Figure:
     if not top.empty:
         labels = top["column"] + " = " + top["value"]
         figure.add_bar(x=top["rows"], y=labels, orientation="h", name="rows per value", row=1, col=2)
-    return _layout(figure, "Rows the model could not score")
+        figure.update_yaxes(automargin=True, row=1, col=2)
+    return _by_day(_layout(figure, "Rows the model could not score"), row=1, col=1)
 
 
 def quality_figure(data: DashboardData) -> go.Figure:
@@ -177,7 +192,7 @@ def quality_figure(data: DashboardData) -> go.Figure:
     for rule, rows in failures.groupby("rule"):
         figure.add_bar(x=rows[DAY], y=rows["failed_rows"], name=rule)
     figure.update_layout(barmode="stack", yaxis_title="failed rows")
-    return _layout(figure, "Data-quality failures per rule", 420)
+    return _by_day(_layout(figure, "Data-quality failures per rule", 420))
 
 
 def drift_figure(data: DashboardData) -> go.Figure:
@@ -199,7 +214,7 @@ def drift_figure(data: DashboardData) -> go.Figure:
         z=grid.values, x=list(grid.columns), y=list(grid.index), zmin=0, zmax=1, showscale=False,
         colorscale=[[0, "#e8f5e9"], [1, "crimson"]], name="drifted", row=2, col=1,
     )  # fmt: skip
-    return _layout(figure, "Data drift", 560)
+    return _by_day(_layout(figure, "Data drift", 560))
 
 
 def error_figure(data: DashboardData) -> go.Figure:
@@ -220,7 +235,7 @@ def error_figure(data: DashboardData) -> go.Figure:
         marker={"symbol": "x", "size": 14, "color": "crimson"},
     )  # fmt: skip
     figure.update_layout(yaxis_title="$")
-    return _layout(figure, "Daily error against the training error")
+    return _by_day(_layout(figure, "Daily error against the training error"))
 
 
 FIGURES = (
@@ -239,15 +254,17 @@ header { display: flex; gap: 2rem; align-items: baseline; flex-wrap: wrap; }
 .cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: .6rem 1rem; min-width: 9rem; }
 .card b { display: block; font-size: 1.4rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 1rem; }
+.grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
+@media (max-width: 1100px) { .grid { grid-template-columns: minmax(0, 1fr); } }
 """
 
 
 def _cards(data: DashboardData) -> dict[str, str]:
-    today = data.predictions_per_day[data.predictions_per_day[DAY] == data.day]
-    unseen = data.unseen_per_day[data.unseen_per_day[DAY] == data.day]
-    drift = data.data_drift[data.data_drift[DAY] == data.day]
-    error = data.model_drift[data.model_drift[DAY] == data.day]
+    day = data.day.isoformat()
+    today = data.predictions_per_day[data.predictions_per_day[DAY] == day]
+    unseen = data.unseen_per_day[data.unseen_per_day[DAY] == day]
+    drift = data.data_drift[data.data_drift[DAY] == day]
+    error = data.model_drift[data.model_drift[DAY] == day]
     return {
         "model version": data.model_version,
         "predicted rows": str(int(today["rows"].iloc[0])) if not today.empty else "0",
@@ -259,9 +276,13 @@ def _cards(data: DashboardData) -> dict[str, str]:
 
 
 def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -> str:
-    """The page as one HTML string; the first chart carries Plotly's JavaScript inline."""
+    """The page as one HTML string; the first chart carries Plotly's JavaScript inline.
+
+    The grid has a fixed number of columns: each chart is drawn while the page is still being
+    parsed, and an auto-fit grid would give the first chart the whole width at that moment.
+    """
     charts = [
-        figure(data).to_html(full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False})
+        figure(data).to_html(full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False, "responsive": True})
         for index, figure in enumerate(FIGURES)
     ]
     cards = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in _cards(data).items())

@@ -17,6 +17,7 @@ from mlvp_assets.monitoring.assets import DATA_DRIFT_LOG, MODEL_DRIFT_LOG, PREDI
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 from mlvp_assets.simulate import NEW_NEIGHBOURHOOD
+from mlvp_assets_tests.browser import CHROMIUM_MISSING_REASON, chromium_executable, open_page
 from mlvp_assets_tests.monitoring_tests.daily import DAYS, DRIFTED_DAY, PRICE_SHIFTED_DAY, SimulatedDays, run_simulated_days
 
 pytestmark = pytest.mark.slow
@@ -131,3 +132,12 @@ def test_dashboard_pages_are_written_per_day_and_latest_follows_the_newest_day(d
         assert "Plotly.newPlot" in page and not re.search(r"<script[^>]+src=", page)
         assert f"Airbnb price model, {day.isoformat()}" in page
     assert (pages / "latest.html").read_text() == (pages / f"{DAYS[-1].isoformat()}.html").read_text()
+
+
+@pytest.mark.skipif(chromium_executable() is None, reason=CHROMIUM_MISSING_REASON)
+def test_the_latest_dashboard_opens_in_headless_chromium_with_its_charts(days):
+    report = open_page(days.root / "dashboard" / "latest.html", timeout=90)
+
+    assert report.console_errors == [], report.describe()
+    assert report.plotly_count == 7 and report.svg_count >= 7, report.describe()
+    assert not report.screenshot_is_blank()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from mlvp_assets.partitions import daily_partitions
-
 medallion_job = dg.define_asset_job(
     "medallion_job",
     selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
@@ -16,7 +14,6 @@ medallion_job = dg.define_asset_job(
 daily_job = dg.define_asset_job(
     "daily_job",
     selection=dg.AssetSelection.groups("bronze", "silver", "gold", "predictions", "monitoring"),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     description=(
         "One landing day end to end: bronze, silver, gold, predictions with the champion model, unseen "

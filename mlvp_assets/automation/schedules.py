@@ -6,6 +6,7 @@ import dagster as dg
 
 from mlvp_assets.automation.landing_zone import list_landing_files
 from mlvp_assets.jobs import daily_job
+from mlvp_assets.partitions import daily_partitions
 from mlvp_assets.resources.storage import StorageResource
 
 DAILY_CRON = "0 6 * * *"  # 06:00 UTC: the previous day's drops are complete
@@ -27,6 +28,8 @@ def daily_schedule_for(env: str) -> dg.ScheduleDefinition:
     )
     def daily_schedule(context: dg.ScheduleEvaluationContext, storage: StorageResource):
         day = (context.scheduled_execution_time.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+        if day not in daily_partitions.get_partition_keys(current_time=context.scheduled_execution_time):
+            return dg.SkipReason(f"{day} is not a daily partition (they start on {daily_partitions.start.date()})")
         files = [file for file in list_landing_files(storage.landing_root).files if file.day == day]
         if not files:
             return dg.SkipReason(f"no landing files for {day} under {storage.landing_root}: nothing to run")

@@ -19,6 +19,14 @@ from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
 from mlvp_assets.ml.registry import load_version
 from mlvp_assets.monitoring.dashboard import collect_dashboard_data, render_dashboard
 from mlvp_assets.monitoring.drift import DataDrift, ModelDrift, data_drift, model_drift, sample_to_pandas
+from mlvp_assets.monitoring.names import (
+    DATA_DRIFT_LOG,
+    DATA_DRIFT_REPORT,
+    MODEL_DRIFT_LOG,
+    MODEL_DRIFT_REPORT,
+    PREDICTIONS_TABLE,
+    UNSEEN_TABLE,
+)
 from mlvp_assets.monitoring.scoring import (
     coverage,
     load_champion,
@@ -33,12 +41,6 @@ from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource, is_local_path, write_text
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 
-PREDICTIONS_TABLE = "daily_predictions"
-UNSEEN_TABLE = "unseen_listings"
-DATA_DRIFT_LOG = "data_drift_log"
-MODEL_DRIFT_LOG = "model_drift_log"
-DATA_DRIFT_REPORT = "data_drift_report"
-MODEL_DRIFT_REPORT = "model_drift_report"
 PREDICTIONS_GROUP = "predictions"
 MONITORING_GROUP = "monitoring"
 LATEST_DASHBOARD = "latest.html"

@@ -32,19 +32,20 @@ def test_a_missing_landing_root_is_an_empty_listing(tmp_path):
 
 
 def test_a_file_is_identified_by_path_size_and_modification_time(tmp_path):
-    path = drop(tmp_path, "2026-01-02", text="id,price\n1,100\n")
+    first, longer, same_size = "id,price\n1,100\n", "id,price\n1,100\n2,25\n", "id,price\n1,999\n"
+    path = drop(tmp_path, "2026-01-02", text=first)
     (original,) = list_landing_files(str(tmp_path / "landing")).files
-    assert original == LandedFile("2026-01-02", str(path), len("id,price\n1,100\n"), FIXED_MTIME_NS)
-    assert original.key == f"{path}|15|{FIXED_MTIME_NS}"
+    assert original == LandedFile("2026-01-02", str(path), len(first), FIXED_MTIME_NS)
+    assert original.key == f"{path}|{len(first)}|{FIXED_MTIME_NS}"
 
-    drop(tmp_path, "2026-01-02", text="id,price\n1,100\n2,250\n")  # new content, same mtime
+    drop(tmp_path, "2026-01-02", text=longer)  # new content, same modification time
     (resized,) = list_landing_files(str(tmp_path / "landing")).files
-    drop(tmp_path, "2026-01-02", text="id,price\n1,999\n", mtime_ns=FIXED_MTIME_NS + 1_000_000_000)  # same size
+    drop(tmp_path, "2026-01-02", text=same_size, mtime_ns=FIXED_MTIME_NS + 1_000_000_000)
     (touched,) = list_landing_files(str(tmp_path / "landing")).files
 
+    assert (resized.size, resized.modified_ns) == (len(longer), FIXED_MTIME_NS)
+    assert (touched.size, touched.modified_ns) == (len(first), FIXED_MTIME_NS + 1_000_000_000)
     assert len({original.key, resized.key, touched.key}) == 3
-    assert resized.size == 22 and touched.size == original.size
-    assert touched.modified_ns == FIXED_MTIME_NS + 1_000_000_000
 
 
 def test_lists_the_simulated_landing_zone(tmp_path):

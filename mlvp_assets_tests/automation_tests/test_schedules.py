@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from mlvp_assets.automation.schedules import DAILY_CRON, daily_schedule_for
+from mlvp_assets.definitions import build_definitions
 from mlvp_assets.resources.storage import StorageResource
 
 from .landing import drop
@@ -13,16 +14,28 @@ from .landing import drop
 SIX_AM_JAN_3 = dt.datetime(2026, 1, 3, 6, tzinfo=dt.timezone.utc)
 
 
-def tick(root, scheduled_execution_time=SIX_AM_JAN_3, env="test"):
-    context = dg.build_schedule_context(
-        instance=dg.DagsterInstance.ephemeral(),
-        scheduled_execution_time=scheduled_execution_time,
-        resources={"storage": StorageResource(root=str(root))},
-    )
-    return daily_schedule_for(env).evaluate_tick(context)
+@pytest.fixture(scope="module")
+def repository():
+    return build_definitions("dev").get_repository_def()
 
 
-def test_requests_the_previous_days_partition_when_it_has_landing_files(tmp_path):
+@pytest.fixture
+def tick(repository):
+    """One evaluation of the schedule as the daemon does it, its run request checked against daily_job."""
+
+    def evaluate(root, scheduled_execution_time=SIX_AM_JAN_3):
+        context = dg.build_schedule_context(
+            instance=dg.DagsterInstance.ephemeral(),
+            scheduled_execution_time=scheduled_execution_time,
+            resources={"storage": StorageResource(root=str(root))},
+            repository_def=repository,
+        )
+        return daily_schedule_for("test").evaluate_tick(context)
+
+    return evaluate
+
+
+def test_requests_the_previous_days_partition_when_it_has_landing_files(tick, tmp_path):
     drop(tmp_path, "2026-01-02", "a.csv")
     drop(tmp_path, "2026-01-02", "b.csv")
     drop(tmp_path, "2026-01-03", "a.csv")  # today's drop is not yesterday's
@@ -36,7 +49,7 @@ def test_requests_the_previous_days_partition_when_it_has_landing_files(tmp_path
     assert request.tags["mlvp/landing_files"] == "2"
 
 
-def test_the_previous_day_is_taken_in_utc(tmp_path):
+def test_the_previous_day_is_taken_in_utc(tick, tmp_path):
     drop(tmp_path, "2026-01-02", "a.csv")
     # 22:00 in San Francisco on January 2nd is 06:00 UTC on January 3rd.
     pacific = dt.timezone(dt.timedelta(hours=-8))
@@ -46,7 +59,7 @@ def test_the_previous_day_is_taken_in_utc(tmp_path):
     assert [request.partition_key for request in data.run_requests] == ["2026-01-02"]
 
 
-def test_a_day_without_landing_files_is_skipped_with_a_reason_naming_it(tmp_path):
+def test_a_day_without_landing_files_is_skipped_with_a_reason_naming_it(tick, tmp_path):
     drop(tmp_path, "2026-01-01", "a.csv")
     drop(tmp_path, "2026-01-03", "a.csv")
     drop(tmp_path, "2026-01-02", "notes.txt")  # not a landing file
@@ -57,7 +70,7 @@ def test_a_day_without_landing_files_is_skipped_with_a_reason_naming_it(tmp_path
     assert "no landing files for 2026-01-02" in data.skip_message
 
 
-def test_a_missing_landing_zone_is_skipped_not_failed(tmp_path):
+def test_a_missing_landing_zone_is_skipped_not_failed(tick, tmp_path):
     data = tick(tmp_path / "nowhere")
 
     assert data.run_requests == []

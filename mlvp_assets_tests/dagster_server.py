@@ -269,20 +269,25 @@ class DagsterDevServer:
             pass
         # dagster dev may exit before its children (or not at all): the group is what must go.
         deadline = time.monotonic() + grace
-        while _group_alive(group) and time.monotonic() < deadline:
+        while self.live_processes() and time.monotonic() < deadline:
             time.sleep(0.5)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
 
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    def live_processes(self) -> list[int]:
+        """Processes (not zombies) still in the server's process group, from /proc."""
+        members = []
+        for stat_file in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # pid (comm) state ppid pgrp ...: split after the command name, which may hold spaces
+                fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == self.process.pid and fields[0] != "Z":
+                members.append(int(stat_file.parent.name))
+        return members
 
 
 @contextlib.contextmanager

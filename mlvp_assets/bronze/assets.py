@@ -25,9 +25,12 @@ LANDING_FILES_READABLE = "landing_files_are_readable"
     kinds={"spark", "delta"},
     partitions_def=daily_partitions,
     check_specs=[
-        *[dg.AssetCheckSpec(rule.name, asset=BRONZE_TABLE, description=rule.description) for rule in BRONZE_RULES],
+        *[dg.AssetCheckSpec(rule.name, asset=BRONZE_TABLE, description=rule.description, partitions_def=daily_partitions) for rule in BRONZE_RULES],
         dg.AssetCheckSpec(
-            LANDING_FILES_READABLE, asset=BRONZE_TABLE, description="Every new landing file of the day could be read"
+            LANDING_FILES_READABLE,
+            asset=BRONZE_TABLE,
+            description="Every new landing file of the day could be read",
+            partitions_def=daily_partitions,
         ),
     ],
 )

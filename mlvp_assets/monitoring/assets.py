@@ -94,11 +94,13 @@ class PredictionsConfig(dg.Config):
             "predictions_cover_gold",
             asset=PREDICTIONS_TABLE,
             description="Every gold row of the day is either predicted or in unseen_listings, never both.",
+            partitions_def=daily_partitions,
         ),
         dg.AssetCheckSpec(
             "unseen_share_below_threshold",
             asset=UNSEEN_TABLE,
             description="The share of the day's gold rows the model could not score is below the configured threshold.",
+            partitions_def=daily_partitions,
         ),
     ],
     partitions_def=daily_partitions,
@@ -245,6 +247,7 @@ DATA_DRIFT_LOG_SCHEMA = (
             "no_data_drift",
             asset=DATA_DRIFT_REPORT,
             description="The share of drifted feature columns stays below drift_share.",
+            partitions_def=daily_partitions,
         )
     ],
 )
@@ -340,6 +343,7 @@ def _model_drift_log_row(day: dt.date, drift: ModelDrift, name: str, version: in
             "no_model_drift",
             asset=MODEL_DRIFT_REPORT,
             description="The day's predictions have not drifted and its error stays within tolerance of the test error.",
+            partitions_def=daily_partitions,
         )
     ],
 )

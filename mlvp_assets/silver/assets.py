@@ -51,6 +51,7 @@ DUPLICATE_RULE = "listing_is_unique_per_day"
             ROW_ACCOUNTING,
             asset=SILVER_TABLE,
             description="bronze rows = silver rows + quarantined rows + duplicates removed",
+            partitions_def=daily_partitions,
         )
     ],
 )

@@ -73,5 +73,12 @@ def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource
         check_name=LANDING_FILES_READABLE,
         passed=not result.rejected,
         severity=dg.AssetCheckSeverity.WARN,
+        # File names first: an alert shows the description, and full paths would crowd them out.
+        description=(
+            f"{len(result.rejected)} landing file(s) rejected as unreadable: "
+            + ", ".join(sorted(path.rsplit("/", 1)[-1] for path in result.rejected))
+            if result.rejected
+            else "every new landing file of the day was readable"
+        ),
         metadata={"rejected_files": result.rejected, "rejected_count": len(result.rejected)},
     )

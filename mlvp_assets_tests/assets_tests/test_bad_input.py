@@ -11,6 +11,8 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
+from mlvp_assets.automation.alerts import Severity
+from mlvp_assets.automation.alerts.sensors import alert_for_check_evaluation
 from mlvp_assets.schema import LANDING_COLUMNS
 from mlvp_assets_tests.assets_tests.medallion import (
     INGEST_AND_CLEAN,
@@ -188,3 +190,15 @@ def test_non_utf8_file_is_rejected_naming_the_file(run, spark):
     assert log["latin1.csv"].status == "rejected"
     assert "latin1.csv: not valid UTF-8" in log["latin1.csv"].detail
     assert "U1" not in silver_ids(spark, storage) and "U1" not in quarantine_reasons(spark, storage)
+
+
+def test_a_rejected_file_becomes_a_medium_alert_naming_the_file_the_asset_and_the_day(run):
+    result, _ = run
+    readable = check_results(result)["landing_files_are_readable"]
+
+    alert = alert_for_check_evaluation(readable, run_id=result.run_id, partition=DAY, ui_url="http://127.0.0.1:3000")
+
+    assert alert.severity == Severity.MEDIUM
+    assert (alert.asset_key, alert.partition) == ("bronze_listings", DAY)
+    assert all(name in alert.summary for name in UNREADABLE), alert.summary
+    assert alert.links["run"] == f"http://127.0.0.1:3000/runs/{result.run_id}"

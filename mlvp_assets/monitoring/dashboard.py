@@ -173,9 +173,12 @@ def model_version_figure(data: DashboardData) -> go.Figure:
 
 def unseen_figure(data: DashboardData) -> go.Figure:
     figure = make_subplots(rows=1, cols=2, subplot_titles=("unseen rows per day", f"unseen values on {data.day}"))
-    if data.unseen_per_day.empty:
-        return _layout(_empty(figure, "no unseen rows recorded"), "Rows the model could not score")
-    figure.add_bar(x=data.unseen_per_day[DAY], y=data.unseen_per_day["rows"], name="unseen rows", row=1, col=1)
+    if data.unseen_per_day.empty and data.predictions_per_day.empty:
+        return _layout(_empty(figure, "no scored day yet"), "Rows the model could not score")
+    # A scored day without unseen rows has no row in unseen_listings: show it as a zero.
+    days = sorted(set(data.predictions_per_day[DAY]) | set(data.unseen_per_day[DAY]))
+    per_day = data.unseen_per_day.set_index(DAY)["rows"].reindex(days, fill_value=0)
+    figure.add_bar(x=list(per_day.index), y=list(per_day.values), name="unseen rows", row=1, col=1)
     top = data.top_unseen_values
     if not top.empty:
         labels = top["column"] + " = " + top["value"]

@@ -25,7 +25,7 @@ def three_days() -> DashboardData:
              "p90": [320.0, 330.0, 400.0], "mean_price": [190.0, 188.0, 240.0], "model_version": [1, 1, 2]}
         ),
         day_predictions=pd.DataFrame({"prediction": [100.0, 150.0, 210.0, 400.0], "price": [90.0, 160.0, 250.0, 380.0]}),
-        unseen_per_day=pd.DataFrame({"landing_date": DAYS, "rows": [0, 2, 96]}),
+        unseen_per_day=pd.DataFrame({"landing_date": DAYS[1:], "rows": [2, 96]}),  # day 1 had none
         top_unseen_values=pd.DataFrame({"column": ["neighbourhood_cleansed"], "value": ["Treasure Island"], "rows": [96]}),
         quality_failures=pd.DataFrame(
             {"landing_date": DAYS, "rule": ["silver_listings.price_in_range"] * 3, "failed_rows": [5, 4, 7]}
@@ -88,6 +88,8 @@ def test_every_chart_has_its_traces():
         "drift_figure": 2,
         "error_figure": 5,
     }
+    unseen_per_day = FIGURES[3](data).data[0]
+    assert list(unseen_per_day.x) == DAYS and list(unseen_per_day.y) == [0, 2, 96]
     drift = FIGURES[5](data).data[1]
     assert list(drift.y) == sorted(FEATURES) and drift.z[FEATURES.index("accommodates")][-1] == 1
 
@@ -95,7 +97,7 @@ def test_every_chart_has_its_traces():
 def test_a_first_day_without_monitoring_renders_placeholders():
     page = render_dashboard(empty_day())
 
-    assert "no predictions yet" in page and "no drift report yet" in page and "model version<b>none</b>" in page
+    assert "no predictions yet" in page and "no drift report yet" in page and "no scored day yet" in page and "model version<b>none</b>" in page
 
 
 @pytest.mark.skipif(chromium_executable() is None, reason=CHROMIUM_MISSING_REASON)

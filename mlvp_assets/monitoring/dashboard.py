@@ -132,12 +132,16 @@ def _by_day(figure: go.Figure, **where: int) -> go.Figure:
     return figure
 
 
+def _stacked(top: str, bottom: str) -> go.Figure:
+    """A small chart over a large one, sharing the day axis."""
+    return make_subplots(
+        rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.08, subplot_titles=(top, bottom)
+    )
+
+
 def predictions_figure(data: DashboardData) -> go.Figure:
     per_day = data.predictions_per_day
-    figure = make_subplots(
-        rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.08,
-        subplot_titles=("predicted rows", "predicted price percentiles and the mean actual price"),
-    )  # fmt: skip
+    figure = _stacked("predicted rows", "predicted price percentiles and the mean actual price")
     if per_day.empty:
         return _layout(_empty(figure, "no predictions yet"), "Predictions per day", 440)
     figure.add_bar(x=per_day[DAY], y=per_day["rows"], name="predicted rows", row=1, col=1)
@@ -200,10 +204,7 @@ def quality_figure(data: DashboardData) -> go.Figure:
 
 def drift_figure(data: DashboardData) -> go.Figure:
     drift = data.data_drift
-    figure = make_subplots(
-        rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.08,
-        subplot_titles=("share of drifted feature columns (marker: dataset drift)", "drifted columns"),
-    )  # fmt: skip
+    figure = _stacked("share of drifted feature columns (marker: dataset drift)", "drifted columns")
     if drift.empty:
         return _layout(_empty(figure, "no drift report yet"), "Data drift", 560)
     per_day = drift.drop_duplicates(DAY)

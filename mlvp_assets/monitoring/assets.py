@@ -16,9 +16,8 @@ from mlvp_assets.delta_tables import read_partition, read_table, replace_partiti
 from mlvp_assets.gold.rules import GOLD_TABLE
 from mlvp_assets.ml.assets import TRAINING_SET_TABLE
 from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
-from mlvp_assets.ml.registry import load_version
 from mlvp_assets.monitoring.dashboard import collect_dashboard_data, render_dashboard
-from mlvp_assets.monitoring.drift import DataDrift, ModelDrift, data_drift, model_drift, sample_to_pandas
+from mlvp_assets.monitoring.drift import DataDrift, ModelDrift, data_drift, day_error, model_drift, sample_to_pandas
 from mlvp_assets.monitoring.names import (
     DATA_DRIFT_LOG,
     DATA_DRIFT_REPORT,
@@ -30,6 +29,7 @@ from mlvp_assets.monitoring.names import (
 from mlvp_assets.monitoring.scoring import (
     coverage,
     load_champion,
+    load_registered_version,
     score_listings,
     top_unseen_values,
     unseen_listings as find_unseen_listings,
@@ -361,14 +361,19 @@ def model_drift_report(
     if len(versions) != 1:
         raise ValueError(f"daily_predictions of {day} must come from exactly one model version, found {versions}")
     name, version = versions[0]["model_name"], int(versions[0]["model_version"])
-    run_id = model_registry.client().get_model_version(name, str(version)).run_id
-    metrics = model_registry.client().get_run(run_id).data.metrics
-    model = load_version(name, version)
-    reference_rows = model.transform(_training_reference(session, storage))
+    scoring_model = load_registered_version(model_registry.client(), name, str(version))
+    if scoring_model.test_mae is None or scoring_model.test_rmse is None:
+        raise ValueError(f"the training run {scoring_model.run_id} of {name} version {version} logged no test_mae/test_rmse")
+    reference_rows = scoring_model.model.transform(_training_reference(session, storage))
     reference = sample_to_pandas(reference_rows, [PREDICTION, TARGET], config.sample_cap, config.seed)
     current = sample_to_pandas(predictions, [PREDICTION, TARGET], config.sample_cap, config.seed)
     snapshot, drift = model_drift(
-        reference, current, metrics["test_mae"], metrics["test_rmse"], error_tolerance=config.error_tolerance
+        reference,
+        current,
+        day_error(predictions),
+        scoring_model.test_mae,
+        scoring_model.test_rmse,
+        error_tolerance=config.error_tolerance,
     )
     report = _report_path(storage, "model_drift", day)
     write_text(report, snapshot.get_html_str(as_iframe=False), session)

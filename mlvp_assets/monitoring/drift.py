@@ -21,7 +21,6 @@ when the job is re-run.
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from collections.abc import Sequence
 
@@ -34,6 +33,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mlvp_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, PREDICTION, TARGET
+from mlvp_assets.ml.training import Metrics, regression_metrics
 from mlvp_assets.schema import LISTING_ID
 
 # The day's predictions, read as prices, against the training prices (the original's comparison).
@@ -181,24 +181,26 @@ class ModelDrift:
         return reasons
 
 
-def day_error(predictions: pd.DataFrame) -> tuple[float, float, int]:
-    """(MAE, RMSE, rows) of the day's predictions against the actual prices present."""
-    known = predictions.dropna(subset=[TARGET, PREDICTION])
-    if known.empty:
+def day_error(predictions: DataFrame) -> Metrics:
+    """MAE and RMSE of all the day's predictions that have an actual price (in Spark, not on the
+    sample that goes to Evidently)."""
+    priced = predictions.where(F.col(TARGET).isNotNull() & F.col(PREDICTION).isNotNull())
+    if priced.isEmpty():
         raise ValueError("no predicted row of the day has an actual price to measure the error on")
-    error = known[PREDICTION] - known[TARGET]
-    return float(error.abs().mean()), math.sqrt(float((error**2).mean())), len(known)
+    return regression_metrics(priced)
 
 
 def model_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
+    day: Metrics,
     training_mae: float,
     training_rmse: float,
     error_tolerance: float,
 ) -> tuple[Snapshot, ModelDrift]:
     """``reference``: the training set's prices and the model's predictions of them; ``current``:
-    the day's prices and predictions. Both have the columns ``price`` and ``prediction``."""
+    the day's prices and predictions (both samples with the columns ``price`` and ``prediction``);
+    ``day``: the error over all the day's priced predictions (:func:`day_error`)."""
     if error_tolerance < 0:
         raise ValueError(f"error_tolerance must be >= 0, got {error_tolerance}")
     columns = [PREDICTION, TARGET, PREDICTION_AS_PRICE]
@@ -207,16 +209,15 @@ def model_drift(
     report = Report([ValueDrift(column=column) for column in columns], include_tests=True)
     snapshot = _run(report, reference, current, DataDefinition(numerical_columns=columns))
     drifts = _value_drifts(snapshot)
-    mae, rmse, rows = day_error(current)
     return snapshot, ModelDrift(
         prediction=drifts[PREDICTION],
         prediction_vs_training_price=drifts[PREDICTION_AS_PRICE],
         target=drifts[TARGET],
-        day_mae=mae,
-        day_rmse=rmse,
+        day_mae=day.mae,
+        day_rmse=day.rmse,
         training_mae=training_mae,
         training_rmse=training_rmse,
         error_tolerance=error_tolerance,
-        scored_rows=rows,
+        scored_rows=day.rows,
         reference_rows=len(reference),
     )

@@ -39,7 +39,8 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 
 @dataclasses.dataclass(frozen=True)
 class Champion:
-    """The model version behind ``models:/<name>@champion`` and its test error at training time."""
+    """A registered model version that scores (the one behind ``models:/<name>@champion`` when it
+    was resolved) and its test error at training time."""
 
     name: str
     version: str
@@ -61,10 +62,9 @@ def champion_version(client: MlflowClient, name: str) -> tuple[str, str]:
     return str(version.version), str(version.run_id)
 
 
-def load_champion(name: str, client: MlflowClient | None = None) -> Champion:
-    """Resolve the alias once and load that exact version, so what is recorded is what scored."""
-    client = client or MlflowClient()
-    version, run_id = champion_version(client, name)
+def load_registered_version(client: MlflowClient, name: str, version: str, run_id: str | None = None) -> Champion:
+    """Version ``version`` of ``name``: its model and the test error its training run logged."""
+    run_id = run_id or str(client.get_model_version(name, version).run_id)
     metrics = client.get_run(run_id).data.metrics
     return Champion(
         name=name,
@@ -74,6 +74,13 @@ def load_champion(name: str, client: MlflowClient | None = None) -> Champion:
         test_mae=metrics.get("test_mae"),
         test_rmse=metrics.get("test_rmse"),
     )
+
+
+def load_champion(name: str, client: MlflowClient | None = None) -> Champion:
+    """Resolve the alias once and load that exact version, so what is recorded is what scored."""
+    client = client or MlflowClient()
+    version, run_id = champion_version(client, name)
+    return load_registered_version(client, name, version, run_id)
 
 
 def score_listings(champion: Champion, gold: DataFrame, scored_at: dt.datetime) -> DataFrame:

@@ -1,4 +1,5 @@
-"""Evidently drift figures on small pandas frames (no Spark): verdicts, named columns, error flags."""
+"""Evidently drift figures on small pandas frames (the day's error in Spark, as the asset measures
+it): verdicts, named columns, error flags."""
 
 from __future__ import annotations
 
@@ -57,24 +58,34 @@ def priced(seed: int, factor: float = 1.0) -> pd.DataFrame:
     return pd.DataFrame({"price": price * factor, "prediction": price * rng.normal(1, 0.1, ROWS)})
 
 
-def test_the_day_error_is_measured_against_the_training_error():
+def error_of(spark, frame: pd.DataFrame):
+    """The day's error as the model-drift asset measures it: in Spark, over every priced row."""
+    return day_error(spark.createDataFrame(frame))
+
+
+def test_the_day_error_is_measured_against_the_training_error(spark):
     reference, current = priced(1), priced(2)
-    mae, rmse, rows = day_error(current)
+    day = error_of(spark, current)
+    expected_mae = float((current["prediction"] - current["price"]).abs().mean())
 
-    _, drift = model_drift(reference, current, training_mae=mae, training_rmse=rmse, error_tolerance=0.25)
+    _, drift = model_drift(reference, current, day, training_mae=day.mae, training_rmse=day.rmse, error_tolerance=0.25)
 
-    assert rows == ROWS and drift.day_mae == pytest.approx(mae)
+    assert day.rows == ROWS and drift.scored_rows == ROWS
+    assert drift.day_mae == pytest.approx(expected_mae)
     assert not drift.error_drift and not drift.prediction_drift and not drift.model_drift
     assert drift.reasons() == []
 
 
-def test_shifted_prices_with_the_same_predictions_flag_error_drift_only():
+def test_shifted_prices_with_the_same_predictions_flag_error_drift_only(spark):
     reference = priced(1)
     current = priced(2)
-    mae, rmse, _ = day_error(current)
+    training = error_of(spark, current)
     current["price"] *= 1.6
 
-    _, drift = model_drift(reference, current, training_mae=mae, training_rmse=rmse, error_tolerance=0.25)
+    _, drift = model_drift(
+        reference, current, error_of(spark, current), training_mae=training.mae, training_rmse=training.rmse,
+        error_tolerance=0.25,
+    )  # fmt: skip
 
     assert drift.error_drift and drift.model_drift and not drift.prediction_drift
     assert drift.target.drifted  # the actual prices moved
@@ -82,6 +93,7 @@ def test_shifted_prices_with_the_same_predictions_flag_error_drift_only():
     assert "MAE" in drift.reasons()[0]
 
 
-def test_a_day_without_actual_prices_has_no_error_to_measure():
+def test_a_day_without_actual_prices_has_no_error_to_measure(spark):
+    no_price = spark.createDataFrame([(None, 100.0)], "price double, prediction double")
     with pytest.raises(ValueError, match="no predicted row of the day has an actual price"):
-        day_error(pd.DataFrame({"price": [np.nan], "prediction": [100.0]}))
+        day_error(no_price)

@@ -6,8 +6,12 @@ partition replaces it instead of appending; keyed tables are upserted with ``MER
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import types
+import typing
 from collections.abc import Sequence
+from typing import Any
 
 import dagster as dg
 from delta.tables import DeltaTable
@@ -32,22 +36,31 @@ def read_partition(spark: SparkSession, path: str, day: dt.date) -> DataFrame:
     return read_table(spark, path).where(F.col(PARTITION_COLUMN) == F.lit(day))
 
 
-def replace_rows(df: DataFrame, path: str, condition: str, partition_by: Sequence[str] = (PARTITION_COLUMN,)) -> None:
+def replace_rows(
+    df: DataFrame,
+    path: str,
+    condition: str,
+    partition_by: Sequence[str] = (PARTITION_COLUMN,),
+    merge_schema: bool = False,
+) -> None:
     """Atomically replace the rows matching ``condition`` (a SQL predicate) by ``df``.
 
     Every row of ``df`` must match ``condition``; Delta enforces it. Creates the table on first use.
+    ``merge_schema`` lets ``df`` add columns to an existing table (tables that keep rows as they
+    arrived, whose columns grow with the project).
     """
     (
         df.write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", condition)
+        .option("mergeSchema", str(merge_schema).lower())
         .partitionBy(*partition_by)
         .save(path)
     )
 
 
-def replace_partition(df: DataFrame, path: str, day: dt.date) -> None:
-    replace_rows(df, path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'")
+def replace_partition(df: DataFrame, path: str, day: dt.date, merge_schema: bool = False) -> None:
+    replace_rows(df, path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'", merge_schema=merge_schema)
 
 
 def upsert(
@@ -81,9 +94,40 @@ def upsert(
     merge.execute()
 
 
-def append(df: DataFrame, path: str, partition_by: Sequence[str] = (PARTITION_COLUMN,)) -> None:
+def append(
+    df: DataFrame, path: str, partition_by: Sequence[str] = (PARTITION_COLUMN,), merge_schema: bool = False
+) -> None:
     """Append ``df``; creates the table (possibly empty, to fix its schema) on first use."""
-    df.write.format("delta").mode("append").partitionBy(*partition_by).save(path)
+    df.write.format("delta").mode("append").option("mergeSchema", str(merge_schema).lower()).partitionBy(
+        *partition_by
+    ).save(path)
+
+
+_SPARK_TYPES: dict[Any, str] = {str: "string", int: "long", float: "double", bool: "boolean", dt.date: "date"}
+
+
+def _spark_type(annotation: Any) -> str:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        (inner,) = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return _spark_type(inner)
+    if typing.get_origin(annotation) in (tuple, list):
+        return f"array<{_spark_type(typing.get_args(annotation)[0])}>"
+    return _SPARK_TYPES[annotation]
+
+
+def dataclass_schema(cls: type) -> str:
+    """The Spark DDL schema of a log-row dataclass, field by field in order, so that the table's
+    columns and the rows written to it come from one definition."""
+    hints = typing.get_type_hints(cls)
+    return ", ".join(f"{f.name} {_spark_type(hints[f.name])}" for f in dataclasses.fields(cls))
+
+
+def dataclass_row(row: Any) -> tuple:
+    """The values of a log-row dataclass in its schema's order (sequences as lists)."""
+    return tuple(
+        list(value) if isinstance(value, tuple) else value
+        for value in (getattr(row, f.name) for f in dataclasses.fields(row))
+    )
 
 
 def table_version(spark: SparkSession, path: str) -> int:

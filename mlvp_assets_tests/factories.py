@@ -73,7 +73,10 @@ def bronze_frame(spark, rows: list[dict], day: str = "2026-01-01", malformed: di
 
     malformed = malformed or {}
     records = [
-        ("file:/landing/a.csv", index + 2, *[row.get(column) for column in LANDING_COLUMNS], None, malformed.get(index), None)
+        (
+            "file:/landing/a.csv", index + 2, *[row.get(column) for column in LANDING_COLUMNS],
+            None, malformed.get(index), "project", None, None, None,
+        )  # fmt: skip
         for index, row in enumerate(rows)
     ]
     frame = bronze_rows(spark.createDataFrame(records, PARSED_SCHEMA), dt.date.fromisoformat(day))

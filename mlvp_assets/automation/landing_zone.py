@@ -1,19 +1,16 @@
 """Cheap listing of the landing zone for sensors and schedules: no Spark, one directory listing.
 
-``pyarrow.fs`` reads local folders and object stores (``s3://``; Hadoop's ``s3a://`` is read as
-``s3://``) with the same calls. A file is identified by its path, size and modification time, so
-a file replaced with new content counts as new again.
+Through :mod:`mlvp_assets.files` (``pyarrow.fs``), so local folders and object stores are listed
+with the same calls and the same endpoint settings as the ingestion. A file is identified by its
+path, size and modification time, so a file replaced with new content counts as new again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 
-from pyarrow import fs
-
-LANDING_SUFFIX = ".csv"
+from mlvp_assets import files as storage_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,28 +32,19 @@ class LandingListing:
     ignored_folders: tuple[str, ...]  # folders whose name is not an ISO date
 
 
-def _filesystem(root: str) -> tuple[fs.FileSystem, str]:
-    if "://" not in root:
-        return fs.LocalFileSystem(), os.path.abspath(root)
-    uri = "s3://" + root.removeprefix("s3a://") if root.startswith("s3a://") else root
-    return fs.FileSystem.from_uri(uri)
-
-
 def list_landing_files(landing_root: str) -> LandingListing:
-    """Every ``<landing_root>/<YYYY-MM-DD>/*.csv``; a missing landing root is an empty listing."""
-    filesystem, base = _filesystem(landing_root)
-    if filesystem.get_file_info(base).type == fs.FileType.NotFound:
-        return LandingListing((), ())
+    """Every ``<landing_root>/<YYYY-MM-DD>/*.csv`` and ``*.csv.gz``; a missing landing root is an
+    empty listing. Other files in a day's folder are the ingestion's to log as ignored."""
     files, ignored = [], []
-    for folder in filesystem.get_file_info(fs.FileSelector(base)):
-        if folder.type != fs.FileType.Directory:
+    for folder in storage_files.list_folder(landing_root) or []:
+        if not folder.is_dir:
             continue
         try:
-            dt.date.fromisoformat(folder.base_name)
+            dt.date.fromisoformat(folder.name)
         except ValueError:
-            ignored.append(folder.base_name)
+            ignored.append(folder.name)
             continue
-        for entry in filesystem.get_file_info(fs.FileSelector(folder.path)):
-            if entry.type == fs.FileType.File and entry.base_name.endswith(LANDING_SUFFIX):
-                files.append(LandedFile(folder.base_name, entry.path, int(entry.size), int(entry.mtime_ns or 0)))
+        for entry in storage_files.list_folder(folder.path) or []:
+            if not entry.is_dir and storage_files.is_landing_file(entry.name):
+                files.append(LandedFile(folder.name, entry.path, entry.size, entry.modified_ns))
     return LandingListing(tuple(sorted(files, key=lambda file: file.path)), tuple(sorted(ignored)))

@@ -33,7 +33,7 @@ def _run_key(day: str, files: list[LandedFile]) -> str:
     job=daily_job,
     minimum_interval_seconds=60,
     description=(
-        "Lists <storage root>/landing/<date>/*.csv (no Spark) and requests one daily_job run per day partition "
+        "Lists <storage root>/landing/<date>/*.csv and *.csv.gz (no Spark) and requests one daily_job run per day partition "
         "with files it has not seen (path, size and modification time), each file once. Skips when nothing is new."
     ),
     default_status=dg.DefaultSensorStatus.STOPPED,

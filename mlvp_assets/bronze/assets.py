@@ -2,8 +2,15 @@
 
 import dagster as dg
 
-from mlvp_assets.bronze.ingest import ingest_landing_day
-from mlvp_assets.bronze.rules import BRONZE_RULES, BRONZE_TABLE
+from mlvp_assets.bronze.ingest import day_source_changes, ingest_landing_day
+from mlvp_assets.bronze.layouts import LAYOUTS
+from mlvp_assets.bronze.rules import (
+    BRONZE_RULES,
+    BRONZE_TABLE,
+    SOURCE_SCHEMA_DESCRIPTION,
+    SOURCE_SCHEMA_UNCHANGED,
+    source_schema_check,
+)
 from mlvp_assets.delta_tables import read_partition, table_metadata
 from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.quality.log import DATA_QUALITY_LOG, record_rule_results
@@ -17,9 +24,12 @@ LANDING_FILES_READABLE = "landing_files_are_readable"
 
 @dg.asset(
     description=(
-        "Raw listings as text, ingested incrementally from <root>/landing/<day>/*.csv: only files not "
-        "ingested before; a changed file replaces its earlier rows. Unknown columns are kept in "
-        "_rescued_data, malformed lines in _malformed_reason. Every decision is in the ingestion_log table."
+        "Raw listings as text, ingested incrementally from <root>/landing/<day>/*.csv and *.csv.gz: only "
+        "files not ingested before; a changed file replaces its earlier rows. Each file's layout is recognised "
+        f"from its header ({', '.join(layout.name for layout in LAYOUTS)}) and mapped to the mission columns "
+        "(_source_layout, _lineage); unknown columns are kept in _rescued_data, malformed lines in "
+        "_malformed_reason. Every decision, other files in the folder included (ignored), is in the "
+        "ingestion_log table."
     ),
     group_name="bronze",
     kinds={"spark", "delta"},
@@ -32,6 +42,12 @@ LANDING_FILES_READABLE = "landing_files_are_readable"
             description="Every new landing file of the day could be read",
             partitions_def=daily_partitions,
         ),
+        dg.AssetCheckSpec(
+            SOURCE_SCHEMA_UNCHANGED,
+            asset=BRONZE_TABLE,
+            description=SOURCE_SCHEMA_DESCRIPTION,
+            partitions_def=daily_partitions,
+        ),
     ],
 )
 def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource, storage: StorageResource):
@@ -41,6 +57,9 @@ def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource
     result = ingest_landing_day(session, storage.landing_dir(day), path, storage.table_path(INGESTION_LOG), day)
     for rejected_path, error in result.rejected.items():
         context.log.error(f"rejected landing file {rejected_path}: {error}")
+    for ignored_path, reason in result.ignored.items():
+        context.log.warning(f"ignored {ignored_path}: {reason}")
+    changes = day_source_changes(session, storage.table_path(INGESTION_LOG), day)
 
     bronze = read_partition(session, path, day)
     rule_results = evaluate_rules(bronze, BRONZE_RULES)
@@ -55,6 +74,10 @@ def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource
             "files_unchanged_skipped": list(result.unchanged),
             "files_duplicate_skipped": result.duplicates,
             "files_rejected": result.rejected,
+            "files_ignored": result.ignored,
+            "file_layouts": result.layouts,
+            "source_missing_columns": sorted(changes["missing"]),
+            "source_new_columns": sorted(changes["new"]),
             "failed_rows_per_rule": {r.rule: r.failed_rows for r in rule_results},
         }
     )
@@ -82,3 +105,4 @@ def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource
         ),
         metadata={"rejected_files": result.rejected, "rejected_count": len(result.rejected)},
     )
+    yield source_schema_check(changes)

@@ -2,43 +2,44 @@
 
 Three steps, each a plain function:
 
-1. ``discover_landing_files``: list a day's CSV files with size (Hadoop's FileSystem API) and
-   SHA-256 (Spark's ``binaryFile`` source), so it works on any file system Spark can read.
+1. ``discover_landing_files``: list a day's folder with size and SHA-256 (:mod:`mlvp_assets.files`,
+   local or object store, no Spark). ``*.csv`` and ``*.csv.gz`` are landing files; anything else
+   there is logged as ``ignored`` with the reason, never skipped without a word.
 2. ``plan_ingestion``: compare them with the ``ingestion_log``: a file seen before with the same
    content is skipped, a changed file replaces its earlier rows, a copy of an ingested file
    under another name is skipped and logged.
-3. ``landing_csv.parse_landing_csv``: parse one file into text rows. Runs on the executors
-   through ``mapInPandas``; a file that cannot be read at all (empty, not UTF-8, required column
-   missing) becomes one error record naming the file, and the other files go on.
+3. ``landing_csv.read_landing_stream``: parse one file, recognising its layout from the header.
+   Runs on the executors through ``mapInPandas``, one task per file, streaming the file; a file
+   that cannot be read at all (empty, no known layout, not UTF-8, broken gzip) is rejected with
+   an error naming it, and the other files go on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from mlvp_assets import files
 from mlvp_assets.bronze.landing_csv import (
     FILE_ERROR,
+    FILE_SUMMARY,
     INGESTED_AT,
     PARSED_SCHEMA,
     SOURCE_FILE,
-    parse_batches,
-    parse_landing_csv,
+    SOURCE_LINE,
+    FileSummary,
+    parse_files,
 )
-from mlvp_assets.delta_tables import append, read_table, replace_rows, table_exists
+from mlvp_assets.delta_tables import append, dataclass_row, dataclass_schema, read_table, replace_rows, table_exists
 from mlvp_assets.schema import PARTITION_COLUMN
 
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-INGESTION_LOG_SCHEMA = (
-    f"{PARTITION_COLUMN} date, path string, size_bytes long, content_sha256 string, "
-    "row_count long, status string, detail string"
-)
+FOLDER_HASH = "folder"  # stands in for the content hash of a folder found in a landing day
+MAX_PARSE_TASKS = 200
 
 
 class Status:
@@ -46,6 +47,26 @@ class Status:
     REPLACED = "replaced"
     SKIPPED_DUPLICATE = "skipped_duplicate"
     REJECTED = "rejected"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class IngestionLogEntry:
+    """One row of the ``ingestion_log`` table: one decision about one file (plus ``logged_at``)."""
+
+    landing_date: dt.date
+    path: str
+    size_bytes: int
+    content_sha256: str
+    row_count: int
+    status: str
+    detail: str | None = None
+    layout: str | None = None
+    missing_columns: tuple[str, ...] = ()
+    new_columns: tuple[str, ...] = ()
+
+
+INGESTION_LOG_SCHEMA = dataclass_schema(IngestionLogEntry)
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,7 @@ class LandingFile:
     path: str
     size_bytes: int
     content_sha256: str
+    ignored_reason: str | None = None  # set for what is not a landing file
 
 
 @dataclass
@@ -61,50 +83,42 @@ class IngestionPlan:
     replacing: set[str] = field(default_factory=set)  # paths whose earlier rows are replaced
     unchanged: list[LandingFile] = field(default_factory=list)  # seen before, same content: nothing to do
     duplicates: dict[str, str] = field(default_factory=dict)  # path -> earlier path with the same content
+    ignored: list[LandingFile] = field(default_factory=list)  # not landing files, not logged before
 
 
-def _binary_files(spark: SparkSession, directory: str) -> DataFrame:
-    return spark.read.format("binaryFile").option("pathGlobFilter", "*.csv").load(directory)
+def _ignored_reason(entry: files.FileEntry) -> str | None:
+    if entry.is_dir:
+        return f"{entry.name} is a folder; landing files must sit directly in the day's folder"
+    if not files.is_landing_file(entry.name):
+        return f"{entry.name} is not a landing file (expected {' or '.join(files.LANDING_SUFFIXES)})"
+    return None
 
 
-def _list_csv_files(spark: SparkSession, directory: str) -> dict[str, int] | None:
-    """path -> size of the CSV files in ``directory`` through Hadoop's FileSystem API (any file
-    system Spark can read), or None if the folder does not exist.
-
-    Spark's file scans skip zero-length files, so listing by reading would lose empty deliveries.
-    """
-    jvm = spark.sparkContext._jvm  # type: ignore[union-attr]
-    folder = jvm.org.apache.hadoop.fs.Path(directory)
-    file_system = folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
-    if not file_system.exists(folder):
-        return None
-    return {
-        status.getPath().toString(): int(status.getLen())
-        for status in file_system.listStatus(folder)
-        if status.isFile() and status.getPath().getName().endswith(".csv")
-    }
+def discover_landing_files(directory: str) -> list[LandingFile]:
+    """Everything in one landing folder, with size and SHA-256; none if the folder does not exist."""
+    entries = files.list_folder(directory) or []
+    return [
+        LandingFile(
+            entry.path,
+            entry.size,
+            FOLDER_HASH if entry.is_dir else files.content_sha256(entry.path),
+            _ignored_reason(entry),
+        )
+        for entry in entries
+    ]
 
 
-def discover_landing_files(spark: SparkSession, directory: str) -> list[LandingFile]:
-    """The CSV files of one landing folder with size and SHA-256 (none if the folder does not exist)."""
-    sizes = _list_csv_files(spark, directory)
-    if not sizes:
-        return []
-    hashes = {path: EMPTY_SHA256 for path, size in sizes.items() if size == 0}
-    if len(hashes) < len(sizes):
-        rows = _binary_files(spark, directory).select("path", F.sha2("content", 256).alias("sha")).collect()
-        hashes.update({row["path"]: row["sha"] for row in rows})
-    return [LandingFile(path, sizes[path], hashes[path]) for path in sorted(sizes)]
-
-
-def plan_ingestion(files: Sequence[LandingFile], seen: Mapping[str, str]) -> IngestionPlan:
-    """Decide what to ingest, given ``seen``: path -> content hash of its last ingestion or rejection."""
+def plan_ingestion(found: Sequence[LandingFile], seen: Mapping[str, str]) -> IngestionPlan:
+    """Decide what to ingest, given ``seen``: path -> content hash of its last logged decision."""
     plan = IngestionPlan()
-    path_by_hash = {sha: path for path, sha in seen.items()}
-    for file in files:
+    # Only landing files count as earlier copies: a .txt that was ignored is no original.
+    path_by_hash = {sha: path for path, sha in seen.items() if files.is_landing_file(path)}
+    for file in found:
         earlier_sha = seen.get(file.path)
         if earlier_sha == file.content_sha256:
             plan.unchanged.append(file)
+        elif file.ignored_reason:
+            plan.ignored.append(file)
         elif earlier_sha is None and file.content_sha256 in path_by_hash:
             plan.duplicates[file.path] = path_by_hash[file.content_sha256]
         else:
@@ -115,26 +129,36 @@ def plan_ingestion(files: Sequence[LandingFile], seen: Mapping[str, str]) -> Ing
     return plan
 
 
-def parse_landing_files(spark: SparkSession, directory: str, paths: Sequence[str]) -> DataFrame:
-    """Parsed rows of the given files, one Spark task per file, plus one error record per unreadable file."""
+def parse_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
+    """Parsed rows of the given files, one Spark task per file (up to :data:`MAX_PARSE_TASKS`),
+    plus one summary record per file (no line) with its layout or the error that rejects it.
+
+    The tasks read the files themselves (:mod:`mlvp_assets.files`), so the driver never holds
+    their content. No ``sparkContext``: this works over Spark Connect too.
+    """
     if not paths:
         return spark.createDataFrame([], PARSED_SCHEMA)
-    selected = _binary_files(spark, directory).where(F.col("path").isin(list(paths))).select("path", "content")
-    return selected.mapInPandas(parse_batches, PARSED_SCHEMA)
+    indexes = spark.range(len(paths), numPartitions=min(len(paths), MAX_PARSE_TASKS)).withColumnRenamed("id", "index")
+    return indexes.mapInPandas(functools.partial(parse_files, tuple(paths)), PARSED_SCHEMA)
 
 
-def bronze_rows(parsed: DataFrame, day: dt.date) -> DataFrame:
-    """Parsed rows that belong in bronze: readable files only, with ingestion time and day."""
+def bronze_rows(parsed: DataFrame, day: dt.date, rejected: Sequence[str] = ()) -> DataFrame:
+    """Parsed rows that belong in bronze: data lines of files not rejected, with ingestion time
+    and day (a file rejected part-way, say at a bad byte, leaves none of its rows)."""
+    rows = parsed.where(F.col(SOURCE_LINE).isNotNull())
+    if rejected:
+        rows = rows.where(~F.col(SOURCE_FILE).isin(list(rejected)))
     return (
-        parsed.where(F.col(FILE_ERROR).isNull())
-        .drop(FILE_ERROR)
+        rows.drop(FILE_ERROR, FILE_SUMMARY)
         .withColumn(INGESTED_AT, F.current_timestamp())
         .withColumn(PARTITION_COLUMN, F.lit(day))
     )
 
 
-def file_errors(parsed: DataFrame) -> dict[str, str]:
-    return {row[SOURCE_FILE]: row[FILE_ERROR] for row in parsed.where(F.col(FILE_ERROR).isNotNull()).collect()}
+def file_summaries(parsed: DataFrame) -> dict[str, FileSummary]:
+    """path -> what was learned about the file as a whole (layout, header changes, or its error)."""
+    records = parsed.where(F.col(SOURCE_LINE).isNull()).select(SOURCE_FILE, FILE_ERROR, FILE_SUMMARY).collect()
+    return {row[SOURCE_FILE]: FileSummary.from_json(row[FILE_SUMMARY], row[FILE_ERROR]) for row in records}
 
 
 @dataclass(frozen=True)
@@ -147,6 +171,8 @@ class IngestionResult:
     unchanged: tuple[str, ...]
     duplicates: dict[str, str]
     rejected: dict[str, str]  # path -> error naming the file
+    ignored: dict[str, str] = field(default_factory=dict)  # path -> why it is not a landing file
+    layouts: dict[str, str] = field(default_factory=dict)  # ingested or replaced files -> layout
 
     @property
     def rows_written(self) -> int:
@@ -163,48 +189,71 @@ def seen_files(spark: SparkSession, log_path: str) -> dict[str, str]:
     return {row["path"]: row["sha"] for row in rows}
 
 
+def _log_entries(
+    day: dt.date,
+    plan: IngestionPlan,
+    found: Mapping[str, LandingFile],
+    summaries: Mapping[str, FileSummary],
+    rows_by_file: Mapping[str, int],
+) -> list[IngestionLogEntry]:
+    entries = []
+    for file in plan.to_ingest:
+        summary = summaries[file.path]
+        if summary.error:
+            status, rows = Status.REJECTED, 0
+        else:
+            status, rows = (Status.REPLACED if file.path in plan.replacing else Status.INGESTED), rows_by_file[file.path]
+        entries.append(
+            IngestionLogEntry(
+                day, file.path, file.size_bytes, file.content_sha256, rows, status, summary.error,
+                summary.layout, summary.missing_columns, summary.new_columns,
+            )  # fmt: skip
+        )
+    for path, original in plan.duplicates.items():
+        file = found[path]
+        entries.append(
+            IngestionLogEntry(
+                day, path, file.size_bytes, file.content_sha256, 0, Status.SKIPPED_DUPLICATE, f"same content as {original}"
+            )
+        )
+    for file in plan.ignored:
+        entries.append(
+            IngestionLogEntry(day, file.path, file.size_bytes, file.content_sha256, 0, Status.IGNORED, file.ignored_reason)
+        )
+    return entries
+
+
 def ingest_landing_day(
     spark: SparkSession, landing_dir: str, bronze_path: str, log_path: str, day: dt.date
 ) -> IngestionResult:
     """Ingest the new and changed files of one landing day into bronze and log every decision."""
-    files = discover_landing_files(spark, landing_dir)
-    plan = plan_ingestion(files, seen_files(spark, log_path))
-    # Zero-length files are invisible to Spark's scans; judge them here, with the same parser.
-    empty_files = {file.path for file in plan.to_ingest if file.size_bytes == 0}
-    parsed = parse_landing_files(spark, landing_dir, [f.path for f in plan.to_ingest if f.path not in empty_files]).cache()
+    found = discover_landing_files(landing_dir)
+    plan = plan_ingestion(found, seen_files(spark, log_path))
+    parsed = parse_landing_files(spark, [file.path for file in plan.to_ingest]).cache()
     try:
-        rejected = {path: parse_landing_csv(path, b"").error for path in sorted(empty_files)}
-        rejected.update(file_errors(parsed))
+        summaries = file_summaries(parsed)
+        rejected = {path: summary.error for path, summary in summaries.items() if summary.error}
         accepted = [file.path for file in plan.to_ingest if file.path not in rejected]
-        rows = bronze_rows(parsed, day)
+        rows = bronze_rows(parsed, day, sorted(rejected))
         rows_by_file = dict.fromkeys(accepted, 0)
         rows_by_file.update({r[SOURCE_FILE]: int(r["count"]) for r in rows.groupBy(SOURCE_FILE).count().collect()})
         if accepted:
             paths_sql = ", ".join("'" + path.replace("'", "''") + "'" for path in accepted)
             replace_rows(
-                rows, bronze_path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}' AND {SOURCE_FILE} IN ({paths_sql})"
+                rows,
+                bronze_path,
+                f"{PARTITION_COLUMN} = DATE'{day.isoformat()}' AND {SOURCE_FILE} IN ({paths_sql})",
+                merge_schema=True,
             )
         elif not table_exists(spark, bronze_path):
             append(rows, bronze_path)  # nothing to write yet, but downstream needs the table
     finally:
         parsed.unpersist()
 
-    log_entries = []
-    for file in plan.to_ingest:
-        if file.path in rejected:
-            log_entries.append((day, file.path, file.size_bytes, file.content_sha256, 0, Status.REJECTED, rejected[file.path]))
-        else:
-            status = Status.REPLACED if file.path in plan.replacing else Status.INGESTED
-            log_entries.append((day, file.path, file.size_bytes, file.content_sha256, rows_by_file[file.path], status, None))
-    by_path = {file.path: file for file in files}
-    for path, original in plan.duplicates.items():
-        file = by_path[path]
-        log_entries.append(
-            (day, path, file.size_bytes, file.content_sha256, 0, Status.SKIPPED_DUPLICATE, f"same content as {original}")
-        )
-    if log_entries:
-        entries = spark.createDataFrame(log_entries, INGESTION_LOG_SCHEMA).withColumn("logged_at", F.current_timestamp())
-        append(entries, log_path)
+    entries = _log_entries(day, plan, {file.path: file for file in found}, summaries, rows_by_file)
+    if entries:
+        log = spark.createDataFrame([dataclass_row(entry) for entry in entries], INGESTION_LOG_SCHEMA)
+        append(log.withColumn("logged_at", F.current_timestamp()), log_path, merge_schema=True)
     return IngestionResult(
         day=day,
         rows_by_file=rows_by_file,
@@ -212,4 +261,28 @@ def ingest_landing_day(
         unchanged=tuple(file.path for file in plan.unchanged),
         duplicates=plan.duplicates,
         rejected=rejected,
+        ignored={file.path: file.ignored_reason or "" for file in plan.ignored},
+        layouts={path: summaries[path].layout or "" for path in accepted},
     )
+
+
+def day_source_changes(spark: SparkSession, log_path: str, day: dt.date) -> dict[str, dict[str, list[str]]]:
+    """The columns a day's files no longer deliver (``missing``) or newly deliver (``new``),
+    each with the files concerned, from the latest ingestion of each file that day."""
+    changes: dict[str, dict[str, list[str]]] = {"missing": {}, "new": {}}
+    if not table_exists(spark, log_path):
+        return changes
+    log = read_table(spark, log_path)
+    if "missing_columns" not in log.columns:  # a log written before layouts were recorded
+        return changes
+    latest = (
+        log.where((F.col(PARTITION_COLUMN) == F.lit(day)) & F.col("status").isin(Status.INGESTED, Status.REPLACED))
+        .groupBy("path")
+        .agg(F.max_by(F.struct("missing_columns", "new_columns"), "logged_at").alias("latest"))
+        .collect()
+    )
+    for row in latest:
+        for kind, columns in (("missing", row["latest"]["missing_columns"]), ("new", row["latest"]["new_columns"])):
+            for column in columns or ():
+                changes[kind].setdefault(column, []).append(row["path"])
+    return changes

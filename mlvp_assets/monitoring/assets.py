@@ -38,7 +38,8 @@ from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.quality.log import DATA_QUALITY_LOG
 from mlvp_assets.resources.mlflow import ModelRegistryResource
 from mlvp_assets.resources.spark import DeltaSparkResource
-from mlvp_assets.resources.storage import StorageResource, is_local_path, write_text
+from mlvp_assets.files import is_local_path, local_path, write_text
+from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 
 PREDICTIONS_GROUP = "predictions"
@@ -52,7 +53,7 @@ def _now() -> dt.datetime:
 
 def _link(path: str) -> dict[str, dg.MetadataValue]:
     """A report's location: a clickable URL in the Dagster UI, and the path."""
-    url = Path(path.removeprefix("file://")).resolve().as_uri() if is_local_path(path) else path
+    url = Path(local_path(path)).as_uri() if is_local_path(path) else path
     return {"report": dg.MetadataValue.url(url), "report_path": dg.MetadataValue.path(path)}
 
 
@@ -261,7 +262,7 @@ def data_drift_report(context: dg.AssetExecutionContext, config: DriftConfig, sp
     reference = sample_to_pandas(_training_reference(session, storage), columns, config.sample_cap, config.seed)
     snapshot, drift = data_drift(reference, current, config.drift_share)
     report = _report_path(storage, "data_drift", day)
-    write_text(report, snapshot.get_html_str(as_iframe=False), session)
+    write_text(report, snapshot.get_html_str(as_iframe=False))
     log_path = storage.table_path(DATA_DRIFT_LOG)
     replace_partition(session.createDataFrame([_data_drift_log_row(day, drift, report)], DATA_DRIFT_LOG_SCHEMA), log_path, day)
     figures = {
@@ -376,7 +377,7 @@ def model_drift_report(
         error_tolerance=config.error_tolerance,
     )
     report = _report_path(storage, "model_drift", day)
-    write_text(report, snapshot.get_html_str(as_iframe=False), session)
+    write_text(report, snapshot.get_html_str(as_iframe=False))
     log_path = storage.table_path(MODEL_DRIFT_LOG)
     row = _model_drift_log_row(day, drift, name, version, report)
     replace_partition(session.createDataFrame([row], MODEL_DRIFT_LOG_SCHEMA), log_path, day)
@@ -445,12 +446,12 @@ def daily_dashboard(
     }
     page = render_dashboard(data, reports)
     path = storage.dashboard_path(f"{day.isoformat()}.html")
-    write_text(path, page, session)
+    write_text(path, page)
     pages = {"dashboard": dg.MetadataValue.url(_dashboard_url(storage, day)), "dashboard_path": dg.MetadataValue.path(path)}
     is_latest = _is_latest(session, paths["predictions"], day)
     if is_latest:
         latest = storage.dashboard_path(LATEST_DASHBOARD)
-        write_text(latest, page, session)
+        write_text(latest, page)
         pages["latest_dashboard_path"] = dg.MetadataValue.path(latest)
     return dg.MaterializeResult(
         metadata={

@@ -68,7 +68,7 @@ def silver_and_quarantined_listings(
         quarantined = quarantined_rows(flagged)
         silver_path, quarantine_path = storage.table_path(SILVER_TABLE), storage.table_path(QUARANTINE_TABLE)
         replace_partition(silver, silver_path, day)
-        replace_partition(quarantined, quarantine_path, day)
+        replace_partition(quarantined, quarantine_path, day, merge_schema=True)  # bronze columns grow
         failures = rule_failure_counts(flagged)
         clean_count = typed.count()
     finally:

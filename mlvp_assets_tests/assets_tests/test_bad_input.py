@@ -26,11 +26,13 @@ from mlvp_assets_tests.conftest import medallion_resources
 from mlvp_assets_tests.factories import csv_text, good_rows, listing, write_landing_file
 
 WITHOUT_PRICE = [column for column in LANDING_COLUMNS if column != "price"]
+WITHOUT_LISTING_ID = [column for column in LANDING_COLUMNS if column != "listing_id"]
 WITH_EXTRA = [*LANDING_COLUMNS, "host_response_rate"]
 
 DAY = "2026-02-01"
 BAD_FILES = {
     "missing_column.csv": csv_text([listing("M1")], WITHOUT_PRICE),
+    "no_listing_id.csv": csv_text([listing("I1")], WITHOUT_LISTING_ID),
     "nulls.csv": csv_text(
         [listing("N1", cancellation_policy=None), listing("N2", neighbourhood_cleansed="  "), listing("N3", price="")]
     ),
@@ -47,8 +49,9 @@ BAD_FILES = {
     "extra.csv": csv_text([{**listing("X1"), "host_response_rate": "95%"}], WITH_EXTRA),
     "latin1.csv": csv_text([listing("U1", neighbourhood_cleansed="Café")]).encode("latin-1"),
 }
+OTHER_FILES = {"notes.txt": "delivered by hand", "listings.json": "{}"}  # not landing files
 GOOD_ROWS = 3
-UNREADABLE = {"missing_column.csv", "empty.csv", "latin1.csv"}
+UNREADABLE = {"no_listing_id.csv", "empty.csv", "latin1.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,7 @@ def bad_input_day(tmp_path_factory, spark):
     root = tmp_path_factory.mktemp("bad_input")
     resources = medallion_resources(root)
     write_landing_file(root, DAY, "good.csv", csv_text(good_rows(GOOD_ROWS)))
-    for name, content in BAD_FILES.items():
+    for name, content in {**BAD_FILES, **OTHER_FILES}.items():
         write_landing_file(root, DAY, name, content)
     return materialize_day(INGEST_AND_CLEAN, resources, DAY), resources["storage"]
 
@@ -87,7 +90,7 @@ def test_row_accounting_holds_for_the_day(run, spark):
     counts = assert_accounting_holds(spark, storage, DAY)
     assert check_results(result)["row_accounting_balances"].passed
     readable_rows = sum(row.row_count for row in log_by_name(spark, storage).values())
-    assert counts["bronze"] == readable_rows == GOOD_ROWS + 3 + 2 + 5 + 2 + 4 + 3 + 0 + 1
+    assert counts["bronze"] == readable_rows == GOOD_ROWS + 1 + 3 + 2 + 5 + 2 + 4 + 3 + 0 + 1
 
 
 def test_unreadable_files_fail_the_warning_check_by_name(run, spark):
@@ -99,13 +102,42 @@ def test_unreadable_files_fail_the_warning_check_by_name(run, spark):
     assert all(path.rsplit("/", 1)[1] in error for path, error in rejected.items())
 
 
-def test_missing_required_column_rejects_the_file_and_keeps_the_others(run, spark):
-    _, storage = run
+def test_missing_mission_column_lands_in_bronze_and_is_quarantined_naming_the_rule(run, spark):
+    # Changed on purpose (real sources drop columns): the file is no longer rejected whole.
+    result, storage = run
     log = log_by_name(spark, storage)
-    assert log["missing_column.csv"].status == "rejected"
-    assert log["missing_column.csv"].detail.endswith("missing_column.csv: missing required column(s) price")
+    assert log["missing_column.csv"].status == "ingested" and log["missing_column.csv"].row_count == 1
+    assert log["missing_column.csv"].missing_columns == ["price"]
+    assert quarantine_reasons(spark, storage)["M1"] == ["price_is_present"]
     assert log["good.csv"].status == "ingested" and log["good.csv"].row_count == GOOD_ROWS
-    assert "M1" not in silver_ids(spark, storage) and "M1" not in quarantine_reasons(spark, storage)
+
+
+def test_header_of_no_known_layout_is_rejected_naming_the_file_and_what_is_missing(run, spark):
+    _, storage = run
+    entry = log_by_name(spark, storage)["no_listing_id.csv"]
+    assert entry.status == "rejected"
+    assert "no_listing_id.csv: the header matches no known layout and has no listing id" in entry.detail
+    assert "project needs listing_id" in entry.detail
+    assert "I1" not in silver_ids(spark, storage) and "I1" not in quarantine_reasons(spark, storage)
+
+
+def test_other_files_in_the_folder_are_logged_as_ignored_with_the_reason(run, spark):
+    result, storage = run
+    log = log_by_name(spark, storage)
+    for name in OTHER_FILES:
+        assert log[name].status == "ignored" and log[name].row_count == 0
+        assert log[name].detail == f"{name} is not a landing file (expected .csv or .csv.gz)"
+    bronze = result.asset_materializations_for_node("bronze_listings")[0]
+    assert {path.rsplit("/", 1)[1] for path in bronze.metadata["files_ignored"].value} == set(OTHER_FILES)
+
+
+def test_source_schema_check_names_missing_and_new_columns(run):
+    result, _ = run
+    check = check_results(result)["source_schema_is_unchanged"]
+    assert not check.passed and check.severity.value == "ERROR"  # a mission column is missing
+    assert check.description == "the source no longer delivers price; the source newly delivers host_response_rate"
+    assert check.metadata["missing_columns"].value == {"price": ["missing_column.csv"]}
+    assert check.metadata["new_columns"].value == {"host_response_rate": ["extra.csv"]}
 
 
 def test_nulls_and_blanks_warn_in_bronze_and_are_quarantined_in_silver(run, spark):

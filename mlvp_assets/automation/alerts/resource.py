@@ -32,6 +32,7 @@ from typing import Any, Optional, Union
 import dagster as dg
 from pydantic import Field
 
+from mlvp_assets import files
 from mlvp_assets.automation.alerts.alert import Alert, Severity
 from mlvp_assets.automation.alerts.channels import (
     DEFAULT_SMTP_PORTS,
@@ -84,17 +85,13 @@ class AlertConfigError(ValueError):
 
 
 def is_local_root(root: str) -> bool:
-    """Whether a storage root is a local folder, as ``StorageResource.is_local`` decides.
-
-    Not imported from ``mlvp_assets.resources``: that package imports MLflow, and the alerts must
-    stay cheap to import (sensors, tests).
-    """
-    return "://" not in root or root.startswith("file://")
+    """Whether a storage root is a local folder, as ``StorageResource.is_local`` decides."""
+    return files.is_local_path(root)
 
 
 def local_root_path(root: str) -> Path:
     """A local storage root as an absolute path (``StorageResource.local_root``)."""
-    return Path(os.path.abspath(root.removeprefix("file://")))
+    return Path(files.local_path(root))
 
 
 def _setting(field: str) -> str:

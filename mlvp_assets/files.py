@@ -1,0 +1,157 @@
+"""File access under the storage root, for local folders and object stores alike, without Spark.
+
+Everything that lists, reads or writes a file by path (the bronze ingestion, its parser on the
+executors, the landing sensor and schedule, reports and the dashboard) goes through this module,
+which uses ``pyarrow.fs``: one API for local paths and S3-compatible stores, no JVM, so it works
+from a sensor, a Spark Connect client or a Python worker alike.
+
+Paths are the URIs Spark uses for the same files: a local file is ``file:/abs/path`` (as
+Hadoop's ``Path.toString()`` prints it, which the ingestion log has always recorded) and an
+object is ``s3a://bucket/key``. ``s3://`` and ``s3a://`` are read with pyarrow's S3 client,
+pointed at ``MLVP_S3_ENDPOINT`` when that is set (an S3-compatible store such as moto or MinIO;
+``http://`` endpoints are reached over plain HTTP), with credentials from the usual AWS variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from pyarrow import fs
+
+S3_ENDPOINT_ENV = "MLVP_S3_ENDPOINT"
+OBJECT_STORE_SCHEMES = ("s3://", "s3a://")
+_LOCAL_SCHEMES = ("file://", "file:")
+_HASH_CHUNK_BYTES = 1 << 20
+
+# Files the landing zone takes (gzip is decompressed while parsing); anything else in a landing
+# folder is logged as ignored by the ingestion and left alone by the sensor and schedule.
+LANDING_SUFFIXES = (".csv", ".csv.gz")
+
+
+def is_landing_file(name: str) -> bool:
+    return name.endswith(LANDING_SUFFIXES)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    """One entry of a folder listing."""
+
+    path: str  # a URI in the form Spark uses (see the module docstring)
+    name: str
+    size: int
+    modified_ns: int
+    is_dir: bool = False
+
+
+def is_local_path(path: str) -> bool:
+    """True for a plain path or a ``file:`` URI, False for an object-store URI."""
+    return "://" not in path or path.startswith(_LOCAL_SCHEMES)
+
+
+def local_path(path: str) -> str:
+    """The absolute local path of a plain path or ``file:`` URI (``file:///x``, ``file:/x``)."""
+    if path.startswith("file://"):
+        path = path.removeprefix("file://")
+    elif path.startswith("file:"):
+        path = path.removeprefix("file:")
+    return os.path.abspath(path)
+
+
+def _s3_filesystem() -> fs.S3FileSystem:
+    endpoint = os.environ.get(S3_ENDPOINT_ENV)
+    if not endpoint:
+        return fs.S3FileSystem()
+    scheme = "http" if endpoint.startswith("http://") else "https"
+    host = endpoint.removeprefix("http://").removeprefix("https://").rstrip("/")
+    # S3-compatible servers are addressed by path (bucket in the path, not in the host name).
+    return fs.S3FileSystem(endpoint_override=host, scheme=scheme, force_virtual_addressing=False)
+
+
+def resolve(uri: str) -> tuple[fs.FileSystem, str]:
+    """The pyarrow file system of ``uri`` and the path to give it."""
+    if is_local_path(uri):
+        return fs.LocalFileSystem(), local_path(uri)
+    for scheme in OBJECT_STORE_SCHEMES:
+        if uri.startswith(scheme):
+            return _s3_filesystem(), uri.removeprefix(scheme)
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    return filesystem, path
+
+
+def _as_uri(base_uri: str, filesystem_path: str) -> str:
+    """Turn a path pyarrow returned back into the URI form of ``base_uri``."""
+    if is_local_path(base_uri):
+        return "file:" + filesystem_path
+    scheme = base_uri.split("://", 1)[0]
+    return f"{scheme}://{filesystem_path}"
+
+
+def join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def exists(uri: str) -> bool:
+    filesystem, path = resolve(uri)
+    return filesystem.get_file_info(path).type != fs.FileType.NotFound
+
+
+def list_folder(uri: str) -> list[FileEntry] | None:
+    """The entries directly inside folder ``uri``, sorted by path; None if it does not exist."""
+    filesystem, path = resolve(uri)
+    info = filesystem.get_file_info(path)
+    if info.type == fs.FileType.NotFound:
+        return None
+    if info.type != fs.FileType.Directory:
+        raise NotADirectoryError(f"{uri} is not a folder")
+    entries = [
+        FileEntry(
+            path=_as_uri(uri, entry.path),
+            name=entry.base_name,
+            size=int(entry.size or 0),
+            modified_ns=int(entry.mtime_ns or 0),
+            is_dir=entry.type == fs.FileType.Directory,
+        )
+        for entry in filesystem.get_file_info(fs.FileSelector(path))
+    ]
+    return sorted(entries, key=lambda entry: entry.path)
+
+
+def open_input(uri: str) -> BinaryIO:
+    """A buffered binary stream of the file's bytes as stored (no decompression), readable line
+    by line; close it after use."""
+    filesystem, path = resolve(uri)
+    # pyarrow's streams have no readline; io's buffer adds it without reading the file whole.
+    return io.BufferedReader(filesystem.open_input_stream(path, compression=None), buffer_size=_HASH_CHUNK_BYTES)
+
+
+def read_bytes(uri: str) -> bytes:
+    with open_input(uri) as stream:
+        return stream.read()
+
+
+def iter_chunks(uri: str, chunk_bytes: int = _HASH_CHUNK_BYTES) -> Iterator[bytes]:
+    with open_input(uri) as stream:
+        while chunk := stream.read(chunk_bytes):
+            yield chunk
+
+
+def content_sha256(uri: str) -> str:
+    """SHA-256 of the file's stored bytes, read in chunks (a large file is never held whole)."""
+    digest = hashlib.sha256()
+    for chunk in iter_chunks(uri):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_text(uri: str, text: str) -> None:
+    """Write a text file (UTF-8), replacing it; local parent folders are created."""
+    filesystem, path = resolve(uri)
+    if isinstance(filesystem, fs.LocalFileSystem):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with filesystem.open_output_stream(path) as stream:
+        stream.write(text.encode("utf-8"))

@@ -7,6 +7,7 @@ from mlvp_assets.bronze.layouts import LAYOUTS
 from mlvp_assets.bronze.rules import (
     BRONZE_RULES,
     BRONZE_TABLE,
+    INGESTION_LOG,
     SOURCE_SCHEMA_DESCRIPTION,
     SOURCE_SCHEMA_UNCHANGED,
     source_schema_check,
@@ -18,7 +19,6 @@ from mlvp_assets.quality.rules import evaluate_rules
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
 
-INGESTION_LOG = "ingestion_log"
 LANDING_FILES_READABLE = "landing_files_are_readable"
 
 

@@ -11,6 +11,7 @@ from mlvp_assets.quality.rules import Action, Rule, is_missing
 from mlvp_assets.schema import LANDING_COLUMNS
 
 BRONZE_TABLE = "bronze_listings"
+INGESTION_LOG = "ingestion_log"
 
 BRONZE_RULES: tuple[Rule, ...] = (
     Rule(

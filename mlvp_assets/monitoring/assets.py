@@ -12,6 +12,7 @@ import dagster as dg
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from mlvp_assets.bronze.rules import INGESTION_LOG
 from mlvp_assets.delta_tables import read_partition, read_table, replace_partition, table_exists, table_metadata, upsert
 from mlvp_assets.gold.rules import GOLD_TABLE
 from mlvp_assets.ml.assets import TRAINING_SET_TABLE
@@ -438,6 +439,7 @@ def daily_dashboard(
         "quality": storage.table_path(DATA_QUALITY_LOG),
         "data_drift": storage.table_path(DATA_DRIFT_LOG),
         "model_drift": storage.table_path(MODEL_DRIFT_LOG),
+        "ingestion": storage.table_path(INGESTION_LOG),
     }
     data = collect_dashboard_data(session, paths, day, config.sample_cap, config.seed)
     reports = {

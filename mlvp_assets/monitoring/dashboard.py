@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from mlvp_assets.bronze.rules import describe_source_changes
 from mlvp_assets.delta_tables import read_table, table_exists
 from mlvp_assets.ml.features import PREDICTION, TARGET
 from mlvp_assets.monitoring.drift import sample_to_pandas
@@ -25,6 +26,8 @@ from mlvp_assets.monitoring.scoring import UNSEEN_FEATURES
 from mlvp_assets.schema import PARTITION_COLUMN
 
 DAY = PARTITION_COLUMN
+LANDING_COLUMNS = [DAY, "status", "files", "rows", "layouts", "missing_columns", "new_columns"]
+LANDING_HISTORY_DAYS = 7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +41,9 @@ class DashboardData:
     quality_failures: pd.DataFrame  # day, rule, failed_rows (rules that failed at least once)
     data_drift: pd.DataFrame  # day, dataset_drift, drifted_share, column, drifted
     model_drift: pd.DataFrame  # day, day_mae, day_rmse, training_mae, training_rmse, model_drift
+    # day, status, files, rows, layouts, missing_columns, new_columns: the ingestion log per day
+    # and decision (empty on pages built before the log recorded layouts).
+    landing: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=LANDING_COLUMNS))
 
     @property
     def model_version(self) -> str:
@@ -68,6 +74,7 @@ def collect_dashboard_data(
     quality = _table(spark, paths["quality"], day)
     data_drift_log = _table(spark, paths["data_drift"], day)
     model_drift_log = _table(spark, paths["model_drift"], day)
+    ingestion_log = _table(spark, paths["ingestion"], day) if "ingestion" in paths else None
 
     per_day = None if predictions is None else predictions.groupBy(DAY).agg(
         F.count(F.lit(1)).alias("rows"),
@@ -104,6 +111,20 @@ def collect_dashboard_data(
     error = None if model_drift_log is None else model_drift_log.select(
         DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
     ).orderBy(DAY)
+    landing = None
+    if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
+        landing = (
+            ingestion_log.where(F.col(DAY) > F.lit(day - dt.timedelta(days=LANDING_HISTORY_DAYS)))
+            .groupBy(DAY, "status")
+            .agg(
+                F.count_distinct("path").alias("files"),
+                F.sum("row_count").alias("rows"),
+                F.array_sort(F.collect_set("layout")).alias("layouts"),
+                F.array_sort(F.array_distinct(F.flatten(F.collect_list("missing_columns")))).alias("missing_columns"),
+                F.array_sort(F.array_distinct(F.flatten(F.collect_list("new_columns")))).alias("new_columns"),
+            )
+            .orderBy(DAY, "status")
+        )
     return DashboardData(
         day=day,
         predictions_per_day=_pandas(per_day, [DAY, "rows", "p10", "median", "p90", "mean_price", "model_version"]),
@@ -113,6 +134,7 @@ def collect_dashboard_data(
         quality_failures=_pandas(failures, [DAY, "rule", "failed_rows"]),
         data_drift=_pandas(drift_columns, [DAY, "dataset_drift", "drifted_share", "column", "drifted"]),
         model_drift=_pandas(error, [DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"]),
+        landing=_pandas(landing, LANDING_COLUMNS),
     )
 
 
@@ -258,6 +280,8 @@ header { display: flex; gap: 2rem; align-items: baseline; flex-wrap: wrap; }
 .cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: .6rem 1rem; min-width: 9rem; }
 .card b { display: block; font-size: 1.4rem; }
+table.landing { border-collapse: collapse; margin-bottom: 1rem; }
+table.landing td, table.landing th { border: 1px solid #ddd; padding: .2rem .6rem; text-align: left; }
 .grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
 @media (max-width: 1100px) { .grid { grid-template-columns: minmax(0, 1fr); } }
 """
@@ -279,6 +303,35 @@ def _cards(data: DashboardData) -> dict[str, str]:
     }
 
 
+def _changed_columns(landing: pd.DataFrame, kind: str) -> list[str]:
+    """Columns the ingested files of these rows no longer (``missing_columns``) or newly deliver."""
+    ingested = landing[landing["status"].isin(["ingested", "replaced"])]
+    return sorted({column for columns in ingested[kind] for column in (columns if columns is not None else [])})
+
+
+def landing_summary(data: DashboardData) -> tuple[str, str]:
+    """What changed in the source on the chosen day (one sentence) and an HTML table of the landing
+    files of the last days: files and rows per decision, layouts, columns missing or new."""
+    today = data.landing[data.landing[DAY] == data.day.isoformat()]
+    sentence = describe_source_changes(
+        dict.fromkeys(_changed_columns(today, "missing_columns"), ()), dict.fromkeys(_changed_columns(today, "new_columns"), ())
+    )
+    rows = []
+    for day, decisions in data.landing.groupby(DAY, sort=True):
+        files = ", ".join(f"{int(r.files)} {r.status}" for r in decisions.itertuples())
+        layouts = sorted({layout for r in decisions.itertuples() for layout in (r.layouts if r.layouts is not None else []) if layout})
+        ingested_rows = int(decisions[decisions["status"].isin(["ingested", "replaced"])]["rows"].sum())
+        change = describe_source_changes(
+            dict.fromkeys(_changed_columns(decisions, "missing_columns"), ()),
+            dict.fromkeys(_changed_columns(decisions, "new_columns"), ()),
+        )
+        cells = (day, files, str(ingested_rows), ", ".join(layouts), change)
+        rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+    head = "".join(f"<th>{name}</th>" for name in ("day", "files", "rows ingested", "layouts", "source columns"))
+    table = f'<table class="landing"><tr>{head}</tr>{"".join(rows)}</table>' if rows else "<p>No landing files logged.</p>"
+    return sentence, table
+
+
 def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -> str:
     """The page as one HTML string; the first chart carries Plotly's JavaScript inline.
 
@@ -293,11 +346,15 @@ def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -
     link_items = "".join(
         f'<a href="{html.escape(target)}">{html.escape(name)}</a> ' for name, target in (links or {}).items()
     )
+    source_sentence, landing_table = landing_summary(data)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>mlvp_assets dashboard {data.day}</title>
 <style>{_STYLE}</style></head>
 <body><header><h1>Airbnb price model, {data.day}</h1><nav>{link_items}</nav></header>
 <div class="cards">{cards}</div>
+<section class="source"><h2>Landing files and the source</h2>
+<p id="source-change">On {data.day}: {html.escape(source_sentence)}.</p>
+{landing_table}</section>
 <div class="grid">{"".join(f'<section>{chart}</section>' for chart in charts)}</div>
 </body></html>
 """

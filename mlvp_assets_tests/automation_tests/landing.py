@@ -17,3 +17,8 @@ def drop(root: Path, day: str, name: str = "listings_part1.csv", text: str = CSV
     path.write_text(text, encoding="utf-8")
     os.utime(path, ns=(mtime_ns, mtime_ns))
     return path
+
+
+def uri(path: Path) -> str:
+    """How the listing (and the ingestion log) name a local file: Spark's ``file:`` URI."""
+    return f"file:{path}"

@@ -5,11 +5,15 @@ import datetime as dt
 from mlvp_assets.automation.landing_zone import LandedFile, list_landing_files
 from mlvp_assets.simulate import simulate_landing
 
-from .landing import FIXED_MTIME_NS, drop
+from .landing import FIXED_MTIME_NS, drop, uri
 
 
-def test_lists_csv_files_of_dated_folders_and_reports_other_folders(tmp_path):
-    kept = [drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-02", "a.csv"), drop(tmp_path, "2026-01-03")]
+def test_lists_csv_and_gzip_files_of_dated_folders_and_reports_other_folders(tmp_path):
+    kept = [
+        drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-02", "a.csv"), drop(tmp_path, "2026-01-03"),
+        drop(tmp_path, "2026-01-03", "listings.csv.gz"),
+    ]  # fmt: skip
+    drop(tmp_path, "2026-01-02", "listings.json")
     drop(tmp_path, "2026-01-02", "notes.txt")
     drop(tmp_path, "2026-01-02", "a.csv.tmp")
     drop(tmp_path, "tmp", "stray.csv")
@@ -19,8 +23,8 @@ def test_lists_csv_files_of_dated_folders_and_reports_other_folders(tmp_path):
 
     listing = list_landing_files(str(tmp_path / "landing"))
 
-    assert [file.path for file in listing.files] == sorted(str(path) for path in kept)
-    assert [file.day for file in listing.files] == ["2026-01-02", "2026-01-02", "2026-01-03"]
+    assert [file.path for file in listing.files] == sorted(uri(path) for path in kept)
+    assert [file.day for file in listing.files] == ["2026-01-02", "2026-01-02", "2026-01-03", "2026-01-03"]
     assert listing.ignored_folders == ("2026-13-01", "tmp")
 
 
@@ -35,8 +39,8 @@ def test_a_file_is_identified_by_path_size_and_modification_time(tmp_path):
     first, longer, same_size = "id,price\n1,100\n", "id,price\n1,100\n2,25\n", "id,price\n1,999\n"
     path = drop(tmp_path, "2026-01-02", text=first)
     (original,) = list_landing_files(str(tmp_path / "landing")).files
-    assert original == LandedFile("2026-01-02", str(path), len(first), FIXED_MTIME_NS)
-    assert original.key == f"{path}|{len(first)}|{FIXED_MTIME_NS}"
+    assert original == LandedFile("2026-01-02", uri(path), len(first), FIXED_MTIME_NS)
+    assert original.key == f"{uri(path)}|{len(first)}|{FIXED_MTIME_NS}"
 
     drop(tmp_path, "2026-01-02", text=longer)  # new content, same modification time
     (resized,) = list_landing_files(str(tmp_path / "landing")).files

@@ -21,7 +21,7 @@ from mlvp_assets.definitions import RETRAIN_AFTER_ENV, build_definitions
 from mlvp_assets.monitoring.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
 from mlvp_assets.resources.storage import StorageResource
 
-from .landing import drop
+from .landing import drop, uri
 
 RUN_CONFIG = {"ops": {"price_model": {"config": {"max_evals": 2}}}}
 
@@ -71,7 +71,7 @@ def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
     assert first.skip_message is None
     assert requested(first) == [("2026-01-02", "2"), ("2026-01-03", "1")]
     assert all(request.job_name in (None, "daily_job") for request in first.run_requests)
-    assert sorted(key.split("|")[0] for key in json.loads(first.cursor)) == sorted(str(path) for path in files)
+    assert sorted(key.split("|")[0] for key in json.loads(first.cursor)) == sorted(uri(path) for path in files)
     run_keys = [request.run_key for request in first.run_requests]
     assert run_keys[0].startswith("landing:2026-01-02:") and run_keys[1].startswith("landing:2026-01-03:")
     # The same files give the same run keys, so Dagster would not launch a run twice for them.
@@ -133,7 +133,7 @@ def test_a_deleted_file_drops_out_of_the_cursor(landing_tick, tmp_path):
     second = landing_tick(tmp_path, cursor=first.cursor)
 
     assert second.run_requests == []
-    assert [key.split("|")[0] for key in json.loads(second.cursor)] == [str(kept)]
+    assert [key.split("|")[0] for key in json.loads(second.cursor)] == [uri(kept)]
 
 
 @pytest.mark.parametrize("outside_day", ["2025-12-31", "2099-01-01"])

@@ -39,6 +39,13 @@ def three_days() -> DashboardData:
             {"landing_date": DAYS, "day_mae": [50.0, 52.0, 90.0], "day_rmse": [80.0, 85.0, 140.0],
              "training_mae": [55.0] * 3, "training_rmse": [88.0] * 3, "model_drift": [False, False, True]}
         ),
+        landing=pd.DataFrame(
+            [(DAYS[0], "ingested", 2, 480, ["project"], [], []),
+             (DAYS[1], "ingested", 2, 470, ["project"], [], ["<b>host_response_rate</b>"]),
+             (DAYS[2], "ingested", 2, 600, ["insideairbnb-2019", "insideairbnb-2023"], ["bed_type", "cancellation_policy"], []),
+             (DAYS[2], "ignored", 1, 0, [], [], [])],
+            columns=["landing_date", "status", "files", "rows", "layouts", "missing_columns", "new_columns"],
+        ),
     )  # fmt: skip
 
 
@@ -75,6 +82,16 @@ def test_the_cards_show_the_day_figures():
         assert f"{label}<b>{value}</b>" in page
 
 
+def test_the_page_says_what_changed_in_the_source_and_lists_the_landing_files():
+    page = render_dashboard(three_days())
+
+    assert '<p id="source-change">On 2026-01-03: the source no longer delivers cancellation_policy, bed_type.</p>' in page
+    assert "<td>2 ingested, 1 ignored</td><td>600</td><td>insideairbnb-2019, insideairbnb-2023</td>" in page
+    # A column name comes from a landing file's header: it is shown as text, never as markup.
+    assert "the source newly delivers &lt;b&gt;host_response_rate&lt;/b&gt;" in page
+    assert "<b>host_response_rate</b>" not in page
+
+
 def test_every_chart_has_its_traces():
     data = three_days()
     traces = {figure.__name__: len(figure(data).data) for figure in FIGURES}
@@ -98,6 +115,7 @@ def test_a_first_day_without_monitoring_renders_placeholders():
     page = render_dashboard(empty_day())
 
     assert "no predictions yet" in page and "no drift report yet" in page and "no scored day yet" in page and "model version<b>none</b>" in page
+    assert "No landing files logged." in page
 
 
 @pytest.mark.skipif(chromium_executable() is None, reason=CHROMIUM_MISSING_REASON)

@@ -49,6 +49,15 @@ def test_requests_the_previous_days_partition_when_it_has_landing_files(tick, tm
     assert request.tags["mlvp/landing_files"] == "2"
 
 
+def test_a_gzip_landing_file_counts_and_other_files_do_not(tick, tmp_path):
+    drop(tmp_path, "2026-01-02", "listings.csv.gz")
+    drop(tmp_path, "2026-01-02", "listings.json")
+
+    (request,) = tick(tmp_path).run_requests
+
+    assert request.partition_key == "2026-01-02" and request.tags["mlvp/landing_files"] == "1"
+
+
 def test_the_previous_day_is_taken_in_utc(tick, tmp_path):
     drop(tmp_path, "2026-01-02", "a.csv")
     # 22:00 in San Francisco on January 2nd is 06:00 UTC on January 3rd.

@@ -62,6 +62,16 @@ def requested(data) -> list[tuple[str, str]]:
 # --- landing_zone_sensor --------------------------------------------------------------------------
 
 
+def test_a_gzip_drop_requests_a_run_and_other_files_alone_do_not(landing_tick, tmp_path):
+    drop(tmp_path, "2026-01-02", "listings.csv.gz")
+    drop(tmp_path, "2026-01-03", "listings.json")
+    drop(tmp_path, "2026-01-03", "notes.txt")
+
+    tick = landing_tick(tmp_path)
+
+    assert requested(tick) == [("2026-01-02", "1")]
+
+
 def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
     files = [drop(tmp_path, "2026-01-02", "a.csv"), drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-03")]
     drop(tmp_path, "tmp", "half_uploaded.csv")

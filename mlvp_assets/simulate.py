@@ -8,6 +8,12 @@ day. Rows are generated, or sampled from a base file such as the real cleaned sc
 arguments always produce byte-identical files. The landing zone receives only the CSVs; what was
 injected is returned to the caller in a :class:`SimulationResult`.
 
+Files come in any source layout of :mod:`mlvp_assets.bronze.layouts`: the project's own (the
+mission columns), or Inside Airbnb's published layouts up to 2019 and from 2020 on, with their
+exact headers, ``$1,250.00`` prices, free text holding commas, quotes, embedded newlines and HTML,
+and (from 2020 on) ``bathrooms_text`` and review scores on a 0-5 scale. ``compress`` writes
+``.csv.gz``. Either way the mission values of every row are the same for the same arguments.
+
 Column names, types, category values and ranges come from :mod:`mlvp_assets.schema`.
 Command line: ``python -m mlvp_assets.simulate --help``.
 """
@@ -18,6 +24,8 @@ import argparse
 import csv
 import dataclasses
 import datetime
+import gzip
+import io
 import math
 import pathlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -26,6 +34,13 @@ import numpy as np
 import pandas as pd
 
 from mlvp_assets import schema
+from mlvp_assets.bronze.layouts import (
+    INSIDE_AIRBNB_2019,
+    INSIDE_AIRBNB_2019_HEADER,
+    INSIDE_AIRBNB_2023,
+    INSIDE_AIRBNB_2023_HEADER,
+    PROJECT,
+)
 
 ERROR_TYPES: tuple[str, ...] = (
     "null_required",
@@ -53,7 +68,14 @@ INITIAL_POOL_FACTOR = 1.25
 
 # Each random stream has its own generator, so that turning on errors or drift, or simulating
 # more days, leaves the clean rows of every other day unchanged.
-_POOL_STREAM, _DAY_STREAM, _ERROR_STREAM, _DRIFT_STREAM = range(4)
+_POOL_STREAM, _DAY_STREAM, _ERROR_STREAM, _DRIFT_STREAM, _TEXT_STREAM = range(5)
+
+LAYOUTS: tuple[str, ...] = (PROJECT, INSIDE_AIRBNB_2019, INSIDE_AIRBNB_2023)
+_LAYOUT_HEADERS: dict[str, tuple[str, ...]] = {
+    INSIDE_AIRBNB_2019: INSIDE_AIRBNB_2019_HEADER,
+    INSIDE_AIRBNB_2023: INSIDE_AIRBNB_2023_HEADER,
+}
+_SCRAPE_IDS = {INSIDE_AIRBNB_2019: "20190306152813", INSIDE_AIRBNB_2023: "20230906022807"}
 
 # Measured once on sf-airbnb-clean.parquet (Inside Airbnb, 2019-03-06): listings per
 # neighbourhood (the sampling weight), centroid latitude and longitude, and the neighbourhood's
@@ -209,6 +231,15 @@ _BAD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# In Inside Airbnb's layouts "$1,200.00" is a valid price; text that is no dollar amount is not.
+_INSIDE_AIRBNB_BAD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    **_BAD_FIELDS,
+    "text_in_numeric": tuple(
+        ("price", "USD 1,200") if field == ("price", "$1,200.00") else field for field in _BAD_FIELDS["text_in_numeric"]
+    ),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class SimulationResult:
     """What a simulation wrote, and which errors it injected on each day (keyed by ISO date)."""
@@ -230,13 +261,18 @@ def simulate_landing(
     error_rates: Mapping[str, float] | None = None,
     drift_from: datetime.date | None = None,
     drift: Collection[str] = (),
+    layout: str = PROJECT,
+    compress: bool = False,
 ) -> SimulationResult:
     """Write ``days`` daily drops of ``rows_per_day`` listings under ``<root>/landing``.
 
     ``error_rates`` maps an error type of :data:`ERROR_TYPES` to the fraction of each day's rows
     it affects (``round(rate * rows_per_day)`` rows; duplicates are appended on top). ``drift``
-    kinds of :data:`DRIFT_KINDS` apply to every day from ``drift_from`` on.
+    kinds of :data:`DRIFT_KINDS` apply to every day from ``drift_from`` on. ``layout`` is one of
+    :data:`LAYOUTS`; ``compress`` writes gzip files (``.csv.gz``).
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; valid layouts: {', '.join(LAYOUTS)}")
     for name, value in (("start_date", start_date), ("drift_from", drift_from)):
         if value is not None and (
             not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)
@@ -274,8 +310,9 @@ def simulate_landing(
         header = list(frame.columns)
         rows = _as_text(frame)
         duplicated, error_listing_ids[date] = _inject_errors(
-            rows, header, rates, _rng(seed, _ERROR_STREAM, day_index)
-        )
+            rows, header, rates, _rng(seed, _ERROR_STREAM, day_index),
+            _BAD_FIELDS if layout == PROJECT else _INSIDE_AIRBNB_BAD_FIELDS,
+        )  # fmt: skip
         injected_errors[date] = {kind: len(ids) for kind, ids in error_listing_ids[date].items()}
 
         day_dir = pathlib.Path(root) / "landing" / date
@@ -285,14 +322,25 @@ def simulate_landing(
                 part * len(rows) // files_per_day, (part + 1) * len(rows) // files_per_day
             )
             lines = [rows[i] for i in share] + [rows[i] for i in duplicated if i in share]
-            path = day_dir / f"listings_{date}_part{part + 1}.csv"
-            with path.open("w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(header)
-                writer.writerows(lines)
+            file_header = header
+            if layout != PROJECT:
+                text_rng = _rng(seed, _TEXT_STREAM, day_index * files_per_day + part)
+                file_header, lines = _in_inside_airbnb_layout(layout, header, lines, date, text_rng)
+            path = day_dir / f"listings_{date}_part{part + 1}.csv{'.gz' if compress else ''}"
+            _write_csv(path, file_header, lines, compress)
             files.append(path)
             rows_per_file[path] = len(lines)
     return SimulationResult(files, rows_per_file, injected_errors, error_listing_ids)
+
+
+def _write_csv(path: pathlib.Path, header: Sequence[str], lines: Sequence[Sequence[str]], compress: bool) -> None:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(lines)
+    data = buffer.getvalue().encode("utf-8")
+    # mtime=0 and no file name in the gzip header: the same arguments give the same bytes.
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
 
 
 def _validated_error_rates(error_rates: Mapping[str, float]) -> dict[str, float]:
@@ -571,6 +619,7 @@ def _inject_errors(
     header: Sequence[str],
     rates: Mapping[str, float],
     rng: np.random.Generator,
+    bad_fields: Mapping[str, tuple[tuple[str, str], ...]] = _BAD_FIELDS,
 ) -> tuple[list[int], dict[str, tuple[str, ...]]]:
     """Corrupt ``rows`` in place; return the indices of rows to append again as duplicates and
     the listing_ids affected per error type. Every affected row breaks exactly one rule."""
@@ -593,11 +642,115 @@ def _inject_errors(
                 else:
                     row.append(row[-1])
             else:
-                options = _BAD_FIELDS[error_type]
+                options = bad_fields[error_type]
                 column, text = options[rng.integers(len(options))]
                 row[position[column]] = text
         affected[error_type] = tuple(rows[index][0] for index in targets)
     return duplicated, affected
+
+
+# --- Inside Airbnb's published layouts -----------------------------------------------------------
+
+_NAME_WORDS = ("Sunny", "Quiet", "Cozy", "Bright", "Modern", "Victorian", "Spacious", "Charming")
+_NAME_KINDS = ("studio", "room", "flat", "garden unit", "loft", "suite")
+_DESCRIPTIONS = (
+    "Bright room near <b>{place}</b>, two blocks from the bus.<br /><br />The space:\nA queen bed, a desk, "
+    'and "fast" wifi.',
+    'Our "little gem" in {place}: quiet, clean, and close to cafes, parks, and shops.',
+    "Private entrance.<br />\nNo parties, no smoking; check-in after 3 pm, check-out by 11 am.",
+    "{place} at its best.\n\nWalk to everything, or take the N train downtown (15 min).",
+)
+_AMENITIES = ("Wifi", "Kitchen", "Heating", "Washer", "Hair dryer", "Cable TV", "Essentials", "Smoke alarm")
+
+
+def _dollars_text(text: str) -> str:
+    """A mission price as Inside Airbnb prints it (``$1,250.00``); other text stays as it is."""
+    try:
+        return f"${float(text):,.2f}"
+    except ValueError:
+        return text
+
+
+def _bathrooms_text(text: str, room_type: str, rng: np.random.Generator) -> str:
+    """``bathrooms`` as the 2020+ layout's ``bathrooms_text``; other text stays as it is."""
+    try:
+        count = float(text)
+    except ValueError:
+        return text
+    if room_type == "Shared room":
+        kind = "shared"
+    elif room_type == "Private room":
+        kind = "private" if rng.random() < 0.5 else "shared"
+    else:
+        kind = ""
+    if count == 0.5:
+        return f"{kind.capitalize()} half-bath" if kind else "Half-bath"
+    number = f"{count:g}"
+    return " ".join(part for part in (number, kind, "bath" if count == 1 else "baths") if part)
+
+
+def _five_point(text: str, factor: float) -> str:
+    try:
+        return f"{float(text) / factor:.2f}"
+    except ValueError:
+        return text
+
+
+def _free_text(rng: np.random.Generator, place: str, layout: str) -> dict[str, str]:
+    """Free-text columns with commas, quotes, embedded newlines and HTML, as real listings have."""
+    name = f"{_NAME_WORDS[rng.integers(len(_NAME_WORDS))]}, {_NAME_KINDS[rng.integers(len(_NAME_KINDS))]} in {place}"
+    amenities = [str(item) for item in rng.choice(_AMENITIES, size=int(rng.integers(2, 6)), replace=False)]
+    texts = {
+        "name": name if rng.random() < 0.8 else f'"{name}"',
+        "description": _DESCRIPTIONS[rng.integers(len(_DESCRIPTIONS))].format(place=place),
+        "neighborhood_overview": f"{place} is lively, with bars, bakeries, and views.<br />\nParking is hard." if rng.random() < 0.6 else "",
+        "host_about": 'Hi! I\'m a "local" and love hosting,\ncooking, and hiking.' if rng.random() < 0.4 else "",
+    }
+    if layout == INSIDE_AIRBNB_2019:
+        texts["summary"] = texts["description"].split("\n", 1)[0]
+        texts["space"] = "Queen bed, couch, and a small kitchen.\nShared laundry." if rng.random() < 0.5 else ""
+        texts["amenities"] = "{" + ",".join(f'"{a}"' if " " in a else a for a in amenities) + "}"
+    else:
+        texts["amenities"] = "[" + ", ".join(f'"{a}"' for a in amenities) + "]"
+    return texts
+
+
+def _inside_airbnb_record(
+    layout: str, header: Sequence[str], values: Mapping[str, str], date: str, rng: np.random.Generator
+) -> list[str]:
+    record = dict(values)
+    listing_id = record.pop(schema.LISTING_ID, "")
+    record.update(
+        id=listing_id, listing_url=f"https://www.airbnb.com/rooms/{listing_id}", scrape_id=_SCRAPE_IDS[layout],
+        last_scraped=date, calendar_last_scraped=date, price=_dollars_text(record.get("price", "")),
+    )  # fmt: skip
+    if layout == INSIDE_AIRBNB_2023:
+        record["bathrooms_text"] = _bathrooms_text(record.get("bathrooms", ""), record.get("room_type", ""), rng)
+        record["bathrooms"] = ""
+        for column in schema.REVIEW_SCORE_COLUMNS:
+            record[column] = _five_point(record.get(column, ""), 20.0 if column == "review_scores_rating" else 2.0)
+    record.update(_free_text(rng, record.get("neighbourhood_cleansed", "") or "San Francisco", layout))
+    return [record.get(column, "") for column in header]
+
+
+def _in_inside_airbnb_layout(
+    layout: str, header: Sequence[str], lines: Sequence[list[str]], date: str, rng: np.random.Generator
+) -> tuple[list[str], list[list[str]]]:
+    """Mission-layout text rows rewritten in an Inside Airbnb layout's full header. Columns the
+    layout does not have (a drifted new column) are appended; a line with a wrong field count
+    keeps one field too few or too many."""
+    layout_header = list(_LAYOUT_HEADERS[layout])
+    file_header = layout_header + [c for c in header if c not in layout_header and c not in schema.LANDING_COLUMNS]
+    converted = []
+    for line in lines:
+        padded = (list(line) + [""] * len(header))[: len(header)]
+        record = _inside_airbnb_record(layout, file_header, dict(zip(header, padded, strict=True)), date, rng)
+        if len(line) < len(header):
+            record.pop()
+        elif len(line) > len(header):
+            record.append(record[-1])
+        converted.append(record)
+    return file_header, converted
 
 
 def _parse_error_rate(text: str) -> tuple[str, float]:
@@ -638,6 +791,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--drift-from", type=datetime.date.fromisoformat, help="first drifted day")
     parser.add_argument("--drift", action="append", default=[], choices=DRIFT_KINDS)
+    parser.add_argument(
+        "--layout", default=PROJECT, choices=LAYOUTS, help="the files' layout (default: the project's own)"
+    )
+    parser.add_argument("--compress", action="store_true", help="write gzip files (.csv.gz)")
     return parser
 
 
@@ -659,6 +816,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             error_rates=error_rates,
             drift_from=args.drift_from,
             drift=args.drift,
+            layout=args.layout,
+            compress=args.compress,
         )
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))

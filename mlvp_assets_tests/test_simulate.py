@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
+import io
 import re
 import time
 from pathlib import Path
@@ -13,6 +15,15 @@ import pandas as pd
 import pytest
 
 from mlvp_assets import schema
+from mlvp_assets.bronze.landing_csv import parse_landing_csv
+from mlvp_assets.bronze.layouts import (
+    INSIDE_AIRBNB_2019,
+    INSIDE_AIRBNB_2019_HEADER,
+    INSIDE_AIRBNB_2023,
+    INSIDE_AIRBNB_2023_HEADER,
+    PROJECT,
+    bathrooms_count,
+)
 from mlvp_assets.simulate import (
     DRIFT_KINDS,
     ERROR_TYPES,
@@ -373,3 +384,117 @@ def test_ten_days_of_two_thousand_rows_take_well_under_a_few_seconds(tmp_path):
     assert time.perf_counter() - started < 3
     assert sum(result.rows_per_file.values()) == 20_000
     assert all(day == {"null_required": 20} for day in result.injected_errors.values())
+
+
+# --- Inside Airbnb's published layouts and gzip ----------------------------------------------------
+
+
+def records_of(path: Path) -> tuple[list[str], list[list[str]]]:
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if path.name.endswith(".gz") else raw).decode("utf-8")
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    return header, rows
+
+
+def by_column(header: list[str], row: list[str]) -> dict[str, str]:
+    return dict(zip(header, row, strict=True))
+
+
+def test_the_project_layout_is_byte_identical_to_the_default(tmp_path):
+    default = simulate_landing(tmp_path / "a", DAY_1, 2, 120, seed=5, error_rates={"text_in_numeric": 0.05})
+    explicit = simulate_landing(
+        tmp_path / "b", DAY_1, 2, 120, seed=5, error_rates={"text_in_numeric": 0.05}, layout=PROJECT
+    )
+    assert [p.read_bytes() for p in default.files] == [p.read_bytes() for p in explicit.files]
+
+
+@pytest.mark.parametrize(
+    ("layout", "header"), [(INSIDE_AIRBNB_2019, INSIDE_AIRBNB_2019_HEADER), (INSIDE_AIRBNB_2023, INSIDE_AIRBNB_2023_HEADER)]
+)
+def test_inside_airbnb_layouts_have_their_exact_header_ids_and_dollar_prices(tmp_path, layout, header):
+    project = simulate_landing(tmp_path / "p", DAY_1, 1, 60, seed=9, files_per_day=1)
+    published = simulate_landing(tmp_path / "i", DAY_1, 1, 60, seed=9, files_per_day=1, layout=layout)
+    mission_header, mission_rows = records_of(project.files[0])
+    file_header, rows = records_of(published.files[0])
+
+    assert tuple(file_header) == header
+    assert len(rows) == published.rows_per_file[published.files[0]] == 60
+    for mission, row in zip(mission_rows, rows, strict=True):
+        values, record = by_column(mission_header, mission), by_column(file_header, row)
+        assert record["id"] == values["listing_id"]
+        assert record["price"] == f"${float(values['price']):,.2f}"
+        assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", record["price"])
+        assert record["room_type"] == values["room_type"] and record["host_is_superhost"] in ("t", "f")
+
+
+def test_the_2023_layout_has_bathrooms_text_five_point_scores_and_no_retired_columns(tmp_path):
+    project = simulate_landing(tmp_path / "p", DAY_1, 1, 1500, seed=4, files_per_day=1)
+    published = simulate_landing(tmp_path / "i", DAY_1, 1, 1500, seed=4, files_per_day=1, layout=INSIDE_AIRBNB_2023)
+    mission_header, mission_rows = records_of(project.files[0])
+    file_header, rows = records_of(published.files[0])
+
+    assert "cancellation_policy" not in file_header and "bed_type" not in file_header
+    texts = set()
+    for mission, row in zip(mission_rows, rows, strict=True):
+        values, record = by_column(mission_header, mission), by_column(file_header, row)
+        assert record["bathrooms"] == ""
+        assert bathrooms_count(record["bathrooms_text"]) == float(values["bathrooms"])
+        texts.add(record["bathrooms_text"])
+        assert float(record["review_scores_rating"]) == pytest.approx(float(values["review_scores_rating"]) / 20, abs=0.005)
+        assert float(record["review_scores_value"]) == pytest.approx(float(values["review_scores_value"]) / 2, abs=0.005)
+        assert all(float(record[c]) <= 5 for c in schema.REVIEW_SCORE_COLUMNS)
+    assert any("shared" in text for text in texts) and any("half-bath" in text.lower() for text in texts)
+
+
+@pytest.mark.parametrize("layout", [INSIDE_AIRBNB_2019, INSIDE_AIRBNB_2023])
+def test_free_text_holds_newlines_quotes_commas_and_html_and_still_parses(tmp_path, layout):
+    result = simulate_landing(tmp_path, DAY_1, 1, 100, seed=2, files_per_day=1, layout=layout)
+    header, rows = records_of(result.files[0])
+    text = "\n".join(by_column(header, row)["description"] + by_column(header, row)["name"] for row in rows)
+
+    assert all(len(row) == len(header) for row in rows) and len(rows) == 100
+    assert all(mark in text for mark in ("\n", '"', ",", "<br />"))
+    assert result.files[0].read_text().count("\n") > len(rows) + 1  # records span lines
+
+
+def test_errors_in_inside_airbnb_layouts_still_break_one_rule_each(tmp_path):
+    result = simulate_landing(
+        tmp_path, DAY_1, 1, 400, seed=11, files_per_day=1, layout=INSIDE_AIRBNB_2019, error_rates={"text_in_numeric": 0.05}
+    )
+    header, rows = records_of(result.files[0])
+    broken = set(result.error_listing_ids[DAY_1.isoformat()]["text_in_numeric"])
+    prices = {by_column(header, row)["id"]: by_column(header, row)["price"] for row in rows}
+    assert "$1,200.00" not in {prices[listing_id] for listing_id in broken}  # that one would be a valid price here
+    assert all(re.fullmatch(r"\$[\d,]+\.\d\d", price) for listing_id, price in prices.items() if listing_id not in broken)
+
+
+def test_compress_writes_gzip_of_the_same_text_with_stable_bytes(tmp_path):
+    plain = simulate_landing(tmp_path / "plain", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019)
+    first = simulate_landing(tmp_path / "gz1", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019, compress=True)
+    second = simulate_landing(tmp_path / "gz2", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019, compress=True)
+
+    assert all(path.name.endswith(".csv.gz") for path in first.files)
+    assert [gzip.decompress(p.read_bytes()) for p in first.files] == [p.read_bytes() for p in plain.files]
+    assert [p.read_bytes() for p in first.files] == [p.read_bytes() for p in second.files]
+    assert set(first.rows_per_file) == set(first.files)
+
+
+def test_a_simulated_2019_gzip_file_parses_with_the_landing_parser(tmp_path):
+    result = simulate_landing(tmp_path, DAY_1, 1, 150, seed=8, files_per_day=1, layout=INSIDE_AIRBNB_2019, compress=True)
+    path = result.files[0]
+
+    parsed = parse_landing_csv(str(path), path.read_bytes())
+
+    assert parsed.error is None and parsed.summary.layout == INSIDE_AIRBNB_2019
+    assert len(parsed.rows) == result.rows_per_file[path]
+
+
+def test_command_line_writes_a_compressed_2023_layout_and_rejects_an_unknown_layout(tmp_path, capsys):
+    assert main(["--root", str(tmp_path), "--days", "1", "--rows-per-day", "20", "--files-per-day", "1", "--layout", "insideairbnb-2023", "--compress"]) == 0
+    (written,) = tmp_path.rglob("*.csv.gz")
+    assert tuple(records_of(written)[0]) == INSIDE_AIRBNB_2023_HEADER
+    with pytest.raises(SystemExit):
+        main(["--root", str(tmp_path), "--layout", "insideairbnb-2030"])
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="valid layouts: project, insideairbnb-2019, insideairbnb-2023"):
+        simulate_landing(tmp_path, DAY_1, 1, 10, layout="csv2030")

@@ -58,6 +58,13 @@ def write_landing_file(root: Path, day: str, name: str, content: str | bytes) ->
     return path
 
 
+def by_name(row: tuple) -> dict:
+    """A row of the landing parser (``landing_csv.ROW_COLUMNS`` order) as column -> value."""
+    from mlvp_assets.bronze.landing_csv import ROW_COLUMNS
+
+    return dict(zip(ROW_COLUMNS, row, strict=True))
+
+
 def good_rows(count: int, prefix: str = "G") -> list[dict]:
     return [listing(f"{prefix}{index:05d}") for index in range(count)]
 

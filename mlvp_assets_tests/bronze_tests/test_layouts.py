@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mlvp_assets.bronze.landing_csv import LINEAGE, RESCUED_DATA, ROW_COLUMNS, SOURCE_LAYOUT, parse_landing_csv
+from mlvp_assets.bronze.landing_csv import LINEAGE, RESCUED_DATA, SOURCE_LAYOUT, parse_landing_csv
 from mlvp_assets.bronze.layouts import (
     INSIDE_AIRBNB_2019,
     INSIDE_AIRBNB_2019_HEADER,
@@ -18,11 +18,7 @@ from mlvp_assets.bronze.layouts import (
     dollars,
 )
 from mlvp_assets.schema import LANDING_COLUMNS, MISSION_COLUMNS
-from mlvp_assets_tests.factories import csv_text, listing
-
-
-def by_name(row: tuple) -> dict:
-    return dict(zip(ROW_COLUMNS, row, strict=True))
+from mlvp_assets_tests.factories import by_name, csv_text, listing
 
 
 def inside_airbnb_record(header: tuple[str, ...], **values: str) -> dict[str, str]:

@@ -12,18 +12,13 @@ from mlvp_assets.bronze.landing_csv import (
     LINEAGE,
     MALFORMED_REASON,
     RESCUED_DATA,
-    ROW_COLUMNS,
     SOURCE_LAYOUT,
     SOURCE_LINE,
     parse_landing_csv,
     read_landing_stream,
 )
 from mlvp_assets.schema import LANDING_COLUMNS
-from mlvp_assets_tests.factories import csv_text, listing
-
-
-def by_name(row: tuple) -> dict:
-    return dict(zip(ROW_COLUMNS, row, strict=True))
+from mlvp_assets_tests.factories import by_name, csv_text, listing
 
 
 def test_good_file_keeps_text_values_and_line_numbers():

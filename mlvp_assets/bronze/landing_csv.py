@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import zlib
 from collections.abc import Iterable, Iterator
@@ -181,8 +182,6 @@ def _guarded(path: str, binary: Iterable[bytes]) -> Iterator[bytes]:
 
 def parse_landing_csv(path: str, content: bytes) -> ParsedFile:
     """Parse a whole file held in memory; never raises for bad content."""
-    import io
-
     summary, rows = read_landing_stream(path, io.BytesIO(content))
     parsed = ParsedFile(summary=summary)
     try:

@@ -24,6 +24,14 @@ DRIFT_FLAGS: Mapping[str, str] = {DATA_DRIFT_REPORT: "dataset_drift", MODEL_DRIF
 DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING = 3
 
 
+def _cursor_keys(cursor: str | None) -> set[str]:
+    """The file keys a cursor remembers. Cursors written before the listing named local files as
+    ``file:`` URIs held bare paths; reading them in the new form keeps those files seen, so an
+    upgrade does not request a run for every day again."""
+    keys = set(json.loads(cursor)) if cursor else set()
+    return {f"file:{key}" if key.startswith("/") else key for key in keys}
+
+
 def _run_key(day: str, files: list[LandedFile]) -> str:
     digest = hashlib.sha256("\n".join(file.key for file in files).encode()).hexdigest()[:16]
     return f"landing:{day}:{digest}"
@@ -40,7 +48,7 @@ def _run_key(day: str, files: list[LandedFile]) -> str:
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
     listing = list_landing_files(storage.landing_root)
-    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    seen = _cursor_keys(context.cursor)
     new_by_day: dict[str, list[LandedFile]] = {}
     for file in listing.files:
         if file.key not in seen:

@@ -72,6 +72,16 @@ def test_a_gzip_drop_requests_a_run_and_other_files_alone_do_not(landing_tick, t
     assert requested(tick) == [("2026-01-02", "1")]
 
 
+def test_a_cursor_of_bare_local_paths_from_before_file_uris_keeps_its_files_seen(landing_tick, tmp_path):
+    drop(tmp_path, "2026-01-02", "a.csv")
+    current = landing_tick(tmp_path)
+    old_form = json.dumps([key.removeprefix("file:") for key in json.loads(current.cursor)])
+
+    tick = landing_tick(tmp_path, cursor=old_form)
+
+    assert tick.run_requests == [] and "1 file(s) already seen" in tick.skip_message
+
+
 def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
     files = [drop(tmp_path, "2026-01-02", "a.csv"), drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-03")]
     drop(tmp_path, "tmp", "half_uploaded.csv")

@@ -39,6 +39,7 @@ INGESTED_AT = "_ingested_at"
 FILE_ERROR = "_file_error"
 FILE_SUMMARY = "_file_summary"
 
+GZIP_MAGIC = b"\x1f\x8b"
 # Rows handed to Spark at a time; bounds the parser's memory on large files.
 BATCH_ROWS = 10_000
 # Python's csv module stops at 131,072 characters a field; real descriptions stay far below,
@@ -94,6 +95,8 @@ def _decoded_lines(path: str, binary: Iterable[bytes]) -> Iterator[str]:
     """UTF-8 lines of a binary stream; a bad byte names its offset and line."""
     offset = 0
     for number, raw in enumerate(binary, start=1):
+        if number == 1 and raw.startswith(GZIP_MAGIC):
+            raise LandingFileError(f"{path}: is gzip-compressed; name it .csv.gz so that it is decompressed")
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -153,8 +156,9 @@ def read_landing_stream(path: str, binary: BinaryIO) -> tuple[FileSummary, Itera
     later (a byte that is not UTF-8, a broken gzip stream, a field over the size limit).
     """
     csv.field_size_limit(FIELD_SIZE_LIMIT)
-    source = gzip.GzipFile(fileobj=binary, mode="rb") if path.endswith(".gz") else binary
-    records = iter(_Records(path, _decoded_lines(path, _guarded(path, source))))
+    compressed = path.endswith(".gz")
+    source = gzip.GzipFile(fileobj=binary, mode="rb") if compressed else binary
+    records = iter(_Records(path, _decoded_lines(path, _guarded(path, source, compressed))))
     try:
         first = next(records, None)
     except LandingFileError as error:
@@ -172,12 +176,13 @@ def read_landing_stream(path: str, binary: BinaryIO) -> tuple[FileSummary, Itera
     return summary, _rows(path, layout, header, records)
 
 
-def _guarded(path: str, binary: Iterable[bytes]) -> Iterator[bytes]:
-    """The stream's lines, with decompression errors turned into a clear rejection."""
+def _guarded(path: str, binary: Iterable[bytes], compressed: bool) -> Iterator[bytes]:
+    """The stream's lines, with read and decompression errors turned into a clear rejection."""
     try:
         yield from binary
     except (OSError, EOFError, zlib.error) as error:
-        raise LandingFileError(f"{path}: not a readable gzip file ({error})") from None
+        what = "not a readable gzip file" if compressed else "could not be read"
+        raise LandingFileError(f"{path}: {what} ({error})") from None
 
 
 def parse_landing_csv(path: str, content: bytes) -> ParsedFile:

@@ -165,6 +165,11 @@ def test_gzip_file_is_decompressed_with_exact_lines_for_records_spanning_lines()
     assert rows[1]["property_type"] == 'Loft, "big"\nwith a view'
 
 
+def test_gzip_content_under_a_plain_csv_name_is_rejected_saying_how_to_fix_it():
+    parsed = parse_landing_csv("d/listings.csv", gzip.compress(csv_text([listing()]).encode()))
+    assert parsed.error == "d/listings.csv: is gzip-compressed; name it .csv.gz so that it is decompressed"
+
+
 def test_broken_gzip_is_rejected_naming_the_file():
     content = gzip.compress(csv_text([listing(f"L{index}") for index in range(2000)]).encode())
     parsed = parse_landing_csv("d/cut.csv.gz", content[: len(content) // 2])

@@ -12,7 +12,9 @@ Files come in any source layout of :mod:`mlvp_assets.bronze.layouts`: the projec
 mission columns), or Inside Airbnb's published layouts up to 2019 and from 2020 on, with their
 exact headers, ``$1,250.00`` prices, free text holding commas, quotes, embedded newlines and HTML,
 and (from 2020 on) ``bathrooms_text`` and review scores on a 0-5 scale. ``compress`` writes
-``.csv.gz``. Either way the mission values of every row are the same for the same arguments.
+``.csv.gz``. Either way the mission values of every row are the same for the same arguments,
+and an injected error still breaks exactly one rule once the file is read through its layout
+(its bad text is swapped where the layout would hide or repair it).
 
 Column names, types, category values and ranges come from :mod:`mlvp_assets.schema`.
 Command line: ``python -m mlvp_assets.simulate --help``.
@@ -231,12 +233,39 @@ _BAD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def _replaced(
+    bad_fields: Mapping[str, tuple[tuple[str, str], ...]],
+    replacements: Mapping[tuple[str, str], tuple[str, str]],
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``bad_fields`` with some options swapped one for one: the same random draw then picks the
+    same position, so a layout changes what an affected row holds, never which rows are hit."""
+    return {
+        error_type: tuple(replacements.get(option, option) for option in options)
+        for error_type, options in bad_fields.items()
+    }
+
+
 # In Inside Airbnb's layouts "$1,200.00" is a valid price; text that is no dollar amount is not.
-_INSIDE_AIRBNB_BAD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    **_BAD_FIELDS,
-    "text_in_numeric": tuple(
-        ("price", "USD 1,200") if field == ("price", "$1,200.00") else field for field in _BAD_FIELDS["text_in_numeric"]
-    ),
+_INSIDE_AIRBNB_2019_BAD_FIELDS = _replaced(
+    _BAD_FIELDS, {("price", "$1,200.00"): ("price", "USD 1,200")}
+)
+# The 2020+ layout has no cancellation_policy or bed_type, so an error there would vanish. And
+# a 0-5 rating above 5 reads as a 2020 file's 20-100 rating (in range): 150 would turn valid.
+_INSIDE_AIRBNB_2023_BAD_FIELDS = _replaced(
+    _INSIDE_AIRBNB_2019_BAD_FIELDS,
+    {
+        ("cancellation_policy", ""): ("host_is_superhost", ""),
+        ("cancellation_policy", " "): ("property_type", " "),
+        ("bed_type", "  "): ("instant_bookable", "  "),
+        ("bed_type", "Hammock"): ("host_is_superhost", "true"),
+        ("cancellation_policy", "super_strict_90"): ("instant_bookable", "yes"),
+        ("review_scores_rating", "150.0"): ("review_scores_rating", "-20.0"),
+    },
+)
+_LAYOUT_BAD_FIELDS: dict[str, Mapping[str, tuple[tuple[str, str], ...]]] = {
+    PROJECT: _BAD_FIELDS,
+    INSIDE_AIRBNB_2019: _INSIDE_AIRBNB_2019_BAD_FIELDS,
+    INSIDE_AIRBNB_2023: _INSIDE_AIRBNB_2023_BAD_FIELDS,
 }
 
 
@@ -310,9 +339,8 @@ def simulate_landing(
         header = list(frame.columns)
         rows = _as_text(frame)
         duplicated, error_listing_ids[date] = _inject_errors(
-            rows, header, rates, _rng(seed, _ERROR_STREAM, day_index),
-            _BAD_FIELDS if layout == PROJECT else _INSIDE_AIRBNB_BAD_FIELDS,
-        )  # fmt: skip
+            rows, header, rates, _rng(seed, _ERROR_STREAM, day_index), _LAYOUT_BAD_FIELDS[layout]
+        )
         injected_errors[date] = {kind: len(ids) for kind, ids in error_listing_ids[date].items()}
 
         day_dir = pathlib.Path(root) / "landing" / date
@@ -664,11 +692,15 @@ _AMENITIES = ("Wifi", "Kitchen", "Heating", "Washer", "Hair dryer", "Cable TV", 
 
 
 def _dollars_text(text: str) -> str:
-    """A mission price as Inside Airbnb prints it (``$1,250.00``); other text stays as it is."""
+    """A mission price as Inside Airbnb prints it (``$1,250.00``, ``-$45.00``); other text stays
+    as it is."""
     try:
-        return f"${float(text):,.2f}"
+        value = float(text)
     except ValueError:
         return text
+    # The sign goes before the "$": "$-45.00" is no dollar amount, so an out-of-range price
+    # would read as text instead.
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
 def _bathrooms_text(text: str, room_type: str, rng: np.random.Generator) -> str:

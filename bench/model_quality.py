@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skipped: real listings not found at {args.data} (they live in ../shared/data beside the repository)")
         return 0
 
-    from mlvp_assets.resources import test_spark_config
+    from mlvp_assets.environments import test_spark_config
     from mlvp_assets.resources.spark import build_spark_session
 
     config = {**PROD_PRICE_MODEL_CONFIG, **({"max_evals": args.max_evals} if args.max_evals else {})}

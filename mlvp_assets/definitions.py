@@ -15,9 +15,9 @@ from mlvp_assets.automation.sensors import (
 )
 from mlvp_assets.bronze import assets as bronze
 from mlvp_assets.gold import assets as gold
-from mlvp_assets.jobs import daily_job, medallion_job
+from mlvp_assets.environments import current_env, resources_for
+from mlvp_assets.jobs import daily_job, medallion_job, training_job
 from mlvp_assets.ml import assets as ml
-from mlvp_assets.resources import current_env, resources_for
 from mlvp_assets.monitoring import assets as monitoring
 from mlvp_assets.silver import assets as silver
 
@@ -51,7 +51,7 @@ def build_definitions(env: str) -> dg.Definitions:
             gold.gold_listings_match_contract,
             ml.challenger_beats_champion,
         ],
-        jobs=[medallion_job, daily_job, ml.training_job],
+        jobs=[medallion_job, daily_job, training_job],
         schedules=[daily_schedule_for(env), ml.training_schedule_for(env)],
         sensors=[
             landing_zone_sensor,

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import dagster as dg
 
 from mlvp_assets.definitions import build_definitions
-from mlvp_assets.jobs import daily_job, medallion_job
-from mlvp_assets.ml.assets import training_job, training_run_config
+from mlvp_assets.jobs import daily_job, medallion_job, training_job
+from mlvp_assets.ml.assets import training_run_config
 from mlvp_assets.partitions import FIRST_LANDING_DAY
-from mlvp_assets.resources import current_env
+from mlvp_assets.environments import current_env
 from mlvp_assets.simulate import ERROR_TYPES, simulate_landing
 
 DEMO_DRIFT = ("shift", "new_category", "new_column")

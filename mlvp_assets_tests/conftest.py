@@ -16,7 +16,7 @@ DAY_1 = dt.date(2026, 1, 1)
 
 @pytest.fixture(scope="session")
 def spark():
-    from mlvp_assets.resources import test_spark_config
+    from mlvp_assets.environments import test_spark_config
     from mlvp_assets.resources.spark import build_spark_session
 
     session = build_spark_session(test_spark_config())
@@ -37,7 +37,7 @@ def storage_root(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def resources(storage_root, spark):
     """The test environment's complete resource set; its Spark resource joins the session fixture."""
-    from mlvp_assets.resources import resources_for
+    from mlvp_assets.environments import resources_for
 
     return resources_for("test")
 
@@ -51,7 +51,7 @@ def real_listings() -> Path:
 
 def medallion_resources(root: Path) -> dict:
     """The test environment's resources on an explicit root (for module-scoped fixtures)."""
-    from mlvp_assets.resources import test_spark_config
+    from mlvp_assets.environments import test_spark_config
     from mlvp_assets.resources.spark import DeltaSparkResource
     from mlvp_assets.resources.storage import StorageResource
 

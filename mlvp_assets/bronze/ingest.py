@@ -134,7 +134,7 @@ def parse_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
     plus one summary record per file (no line) with its layout or the error that rejects it.
 
     The tasks read the files themselves (:mod:`mlvp_assets.files`), so the driver never holds
-    their content. No ``sparkContext``: this works over Spark Connect too.
+    their content, and no JVM call is made: this works over Spark Connect too.
     """
     if not paths:
         return spark.createDataFrame([], PARSED_SCHEMA)

@@ -40,6 +40,7 @@ from mlvp_assets.ml.training import (
     split_frames,
     train_price_model,
 )
+from mlvp_assets.jobs import training_job
 from mlvp_assets.resources.mlflow import active_run_id, run_marked_failed_on_error
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
@@ -294,13 +295,6 @@ def challenger_beats_champion(
         },
     )
 
-
-training_job = dg.define_asset_job(
-    "training_job",
-    selection=dg.AssetSelection.assets(training_set, price_model),
-    executor_def=dg.in_process_executor,
-    description="Snapshot gold, tune and train the price model, register it and decide its promotion.",
-)
 
 # Prod tunes with a real budget; dev and test keep the small defaults of PriceModelConfig.
 # Bounds from trials on validation splits of the real listings: depth 12-20 and more bins help a

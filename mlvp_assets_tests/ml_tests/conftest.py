@@ -61,7 +61,7 @@ def write_simulated_gold(spark: SparkSession, storage_root: Path, days: int = 2,
 
 def ml_resources(storage_root: Path) -> dict[str, object]:
     """The test environment's resources plus MLflow under the same root (needs MLVP_DATA_ROOT)."""
-    from mlvp_assets.resources import resources_for
+    from mlvp_assets.environments import resources_for
 
     return {**resources_for("test"), MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", str(storage_root))}
 

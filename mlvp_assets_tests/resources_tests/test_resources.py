@@ -7,7 +7,7 @@ import textwrap
 import dagster as dg
 import pytest
 
-from mlvp_assets.resources import RESOURCE_BUILDERS, resources_for
+from mlvp_assets.environments import RESOURCE_BUILDERS, resources_for
 from mlvp_assets.resources.spark import delta_maven_coordinate, delta_spark_config
 from mlvp_assets.resources.storage import StorageResource
 
@@ -93,7 +93,7 @@ def test_a_session_without_delta_fails_with_what_to_do():
     script = textwrap.dedent(
         """
         from pyspark.sql import SparkSession
-        from mlvp_assets.resources import test_spark_config
+        from mlvp_assets.environments import test_spark_config
         from mlvp_assets.resources.spark import DeltaUnavailableError, build_spark_session
         SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
         try:

@@ -68,9 +68,6 @@ MISSION_COLUMNS: tuple[str, ...] = (
 )
 LANDING_COLUMNS: tuple[str, ...] = (LISTING_ID, *MISSION_COLUMNS)
 
-# A landing file without one of these columns cannot be ingested at all.
-REQUIRED_LANDING_COLUMNS: tuple[str, ...] = LANDING_COLUMNS
-
 REVIEW_SCORE_COLUMNS: tuple[str, ...] = (
     "review_scores_rating",
     "review_scores_accuracy",

@@ -48,6 +48,7 @@ class Status:
     SKIPPED_DUPLICATE = "skipped_duplicate"
     REJECTED = "rejected"
     IGNORED = "ignored"
+    WRITTEN = (INGESTED, REPLACED)  # decisions whose file's rows are in bronze
 
 
 @dataclass(frozen=True)
@@ -266,23 +267,30 @@ def ingest_landing_day(
     )
 
 
+def latest_decisions(log: DataFrame) -> DataFrame:
+    """The latest logged decision about each file of each day: a file ingested, then replaced,
+    counts once, as it stands now."""
+    latest = F.max_by(F.struct(*[c for c in log.columns if c not in (PARTITION_COLUMN, "path")]), "logged_at")
+    return log.groupBy(PARTITION_COLUMN, "path").agg(latest.alias("_latest")).select(PARTITION_COLUMN, "path", "_latest.*")
+
+
 def day_source_changes(spark: SparkSession, log_path: str, day: dt.date) -> dict[str, dict[str, list[str]]]:
     """The columns a day's files no longer deliver (``missing``) or newly deliver (``new``),
-    each with the files concerned, from the latest ingestion of each file that day."""
+    each with the files concerned, from the latest decision about each file that day."""
     changes: dict[str, dict[str, list[str]]] = {"missing": {}, "new": {}}
     if not table_exists(spark, log_path):
         return changes
     log = read_table(spark, log_path)
     if "missing_columns" not in log.columns:  # a log written before layouts were recorded
         return changes
-    latest = (
-        log.where((F.col(PARTITION_COLUMN) == F.lit(day)) & F.col("status").isin(Status.INGESTED, Status.REPLACED))
-        .groupBy("path")
-        .agg(F.max_by(F.struct("missing_columns", "new_columns"), "logged_at").alias("latest"))
+    written = (
+        latest_decisions(log.where(F.col(PARTITION_COLUMN) == F.lit(day)))
+        .where(F.col("status").isin(*Status.WRITTEN))
+        .select("path", "missing_columns", "new_columns")
         .collect()
     )
-    for row in latest:
-        for kind, columns in (("missing", row["latest"]["missing_columns"]), ("new", row["latest"]["new_columns"])):
+    for row in written:
+        for kind, columns in (("missing", row["missing_columns"]), ("new", row["new_columns"])):
             for column in columns or ():
                 changes[kind].setdefault(column, []).append(row["path"])
     return changes

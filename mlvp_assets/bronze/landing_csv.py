@@ -129,7 +129,8 @@ class _Records:
 
 
 def _rows(path: str, layout: SourceLayout, header: list[str], records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple]:
-    rescued_columns = [name for name in header if name not in layout.consumed_columns()]
+    consumed = layout.consumed_columns()
+    rescued_columns = [name for name in header if name not in consumed]
     for line, fields in records:
         if len(fields) != len(header):
             yield (

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from mlvp_assets.bronze.ingest import Status, latest_decisions
 from mlvp_assets.bronze.rules import describe_source_changes
 from mlvp_assets.delta_tables import read_table, table_exists
 from mlvp_assets.ml.features import PREDICTION, TARGET
@@ -114,7 +115,7 @@ def collect_dashboard_data(
     landing = None
     if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
         landing = (
-            ingestion_log.where(F.col(DAY) > F.lit(day - dt.timedelta(days=LANDING_HISTORY_DAYS)))
+            latest_decisions(ingestion_log.where(F.col(DAY) > F.lit(day - dt.timedelta(days=LANDING_HISTORY_DAYS))))
             .groupBy(DAY, "status")
             .agg(
                 F.count_distinct("path").alias("files"),
@@ -303,29 +304,30 @@ def _cards(data: DashboardData) -> dict[str, str]:
     }
 
 
-def _changed_columns(landing: pd.DataFrame, kind: str) -> list[str]:
-    """Columns the ingested files of these rows no longer (``missing_columns``) or newly deliver."""
-    ingested = landing[landing["status"].isin(["ingested", "replaced"])]
-    return sorted({column for columns in ingested[kind] for column in (columns if columns is not None else [])})
+def _written(landing: pd.DataFrame) -> pd.DataFrame:
+    return landing[landing["status"].isin(Status.WRITTEN)]
+
+
+def _source_change(landing: pd.DataFrame) -> str:
+    """The sentence of what changed in the source, for the files of these rows whose rows are in bronze."""
+    written = _written(landing)
+
+    def columns(kind: str) -> dict[str, tuple]:
+        return dict.fromkeys(sorted({c for cs in written[kind] for c in (cs if cs is not None else [])}), ())
+
+    return describe_source_changes(columns("missing_columns"), columns("new_columns"))
 
 
 def landing_summary(data: DashboardData) -> tuple[str, str]:
     """What changed in the source on the chosen day (one sentence) and an HTML table of the landing
     files of the last days: files and rows per decision, layouts, columns missing or new."""
-    today = data.landing[data.landing[DAY] == data.day.isoformat()]
-    sentence = describe_source_changes(
-        dict.fromkeys(_changed_columns(today, "missing_columns"), ()), dict.fromkeys(_changed_columns(today, "new_columns"), ())
-    )
+    sentence = _source_change(data.landing[data.landing[DAY] == data.day.isoformat()])
     rows = []
     for day, decisions in data.landing.groupby(DAY, sort=True):
         files = ", ".join(f"{int(r.files)} {r.status}" for r in decisions.itertuples())
         layouts = sorted({layout for r in decisions.itertuples() for layout in (r.layouts if r.layouts is not None else []) if layout})
-        ingested_rows = int(decisions[decisions["status"].isin(["ingested", "replaced"])]["rows"].sum())
-        change = describe_source_changes(
-            dict.fromkeys(_changed_columns(decisions, "missing_columns"), ()),
-            dict.fromkeys(_changed_columns(decisions, "new_columns"), ()),
-        )
-        cells = (day, files, str(ingested_rows), ", ".join(layouts), change)
+        ingested_rows = int(_written(decisions)["rows"].sum())
+        cells = (day, files, str(ingested_rows), ", ".join(layouts), _source_change(decisions))
         rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
     head = "".join(f"<th>{name}</th>" for name in ("day", "files", "rows ingested", "layouts", "source columns"))
     table = f'<table class="landing"><tr>{head}</tr>{"".join(rows)}</table>' if rows else "<p>No landing files logged.</p>"

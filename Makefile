@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test]"
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test,dev]"
 	touch $@
 
 install: $(VENV)/.installed

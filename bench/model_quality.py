@@ -61,7 +61,10 @@ def real_gold(spark: SparkSession, path: Path) -> DataFrame:
     raw = spark.read.parquet(str(path))
     typed = raw.select(
         _listing_id(F.monotonically_increasing_id()).alias(LISTING_ID),
-        *[F.col(column).cast("long").alias(column) if column in LONG_COLUMNS else F.col(column) for column in MISSION_COLUMNS],
+        *[
+            F.col(column).cast("long").alias(column) if column in LONG_COLUMNS else F.col(column)
+            for column in MISSION_COLUMNS
+        ],
         F.lit(SCRAPE_DAY).alias(PARTITION_COLUMN),
     )
     return enrich_listings(typed)
@@ -73,7 +76,11 @@ def reference_test_ids(spark: SparkSession, path: Path, seed: int) -> DataFrame:
     ``randomSplit`` sorts each partition by all columns before sampling, so it is drawn on the
     README's 24 columns; the row number comes last and only orders rows identical in all 24.
     """
-    mission = spark.read.parquet(str(path)).select(*MISSION_COLUMNS).withColumn(_ROW, F.monotonically_increasing_id())
+    mission = (
+        spark.read.parquet(str(path))
+        .select(*MISSION_COLUMNS)
+        .withColumn(_ROW, F.monotonically_increasing_id())
+    )
     _, test = mission.randomSplit([0.8, 0.2], seed=seed)
     return test.select(_listing_id(F.col(_ROW)).alias(LISTING_ID))
 
@@ -81,7 +88,8 @@ def reference_test_ids(spark: SparkSession, path: Path, seed: int) -> DataFrame:
 def reference_training_set(gold: DataFrame, test_ids: DataFrame, seed: int) -> DataFrame:
     test = gold.join(test_ids, LISTING_ID, "left_semi").withColumn(SPLIT_COLUMN, F.lit(TEST))
     rest = gold.join(test_ids, LISTING_ID, "left_anti").withColumn(
-        SPLIT_COLUMN, F.when(split_bucket(seed) < VALIDATION_FRACTION, F.lit(VALIDATION)).otherwise(F.lit(TRAIN))
+        SPLIT_COLUMN,
+        F.when(split_bucket(seed) < VALIDATION_FRACTION, F.lit(VALIDATION)).otherwise(F.lit(TRAIN)),
     )
     return test.unionByName(rest)
 
@@ -109,7 +117,9 @@ def evaluate_on_real_data(
         mlflow.set_experiment("bench_airbnb_price")
         try:
             for seed in seeds:
-                training_set = reference_training_set(gold, reference_test_ids(spark, path, seed), seed).cache()
+                training_set = reference_training_set(
+                    gold, reference_test_ids(spark, path, seed), seed
+                ).cache()
                 started = time.perf_counter()
                 with mlflow.start_run(run_name=f"split-seed-{seed}"):
                     trained = train_price_model(training_set, dataclasses.replace(settings, seed=seed))
@@ -154,7 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
     if not args.data.exists():
-        print(f"skipped: real listings not found at {args.data} (they live in ../shared/data beside the repository)")
+        print(
+            f"skipped: real listings not found at {args.data} (they live in ../shared/data beside the repository)"
+        )
         return 0
 
     from mlvp_assets.environments import test_spark_config

@@ -14,13 +14,12 @@ from mlvp_assets.automation.sensors import (
     landing_zone_sensor,
 )
 from mlvp_assets.bronze import assets as bronze
-from mlvp_assets.gold import assets as gold
 from mlvp_assets.environments import current_env, resources_for
+from mlvp_assets.gold import assets as gold
 from mlvp_assets.jobs import daily_job, medallion_job, training_job
 from mlvp_assets.ml import assets as ml
 from mlvp_assets.monitoring import assets as monitoring
 from mlvp_assets.silver import assets as silver
-
 
 RETRAIN_AFTER_ENV = "MLVP_RETRAIN_AFTER_DRIFTED_DAYS"
 

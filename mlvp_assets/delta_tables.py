@@ -32,7 +32,9 @@ def read_table(spark: SparkSession, path: str) -> DataFrame:
 def read_partition(spark: SparkSession, path: str, day: dt.date) -> DataFrame:
     """Rows of one day; a table that does not exist yet fails naming its path."""
     if not table_exists(spark, path):
-        raise FileNotFoundError(f"Delta table {path} does not exist yet: materialize its upstream asset first")
+        raise FileNotFoundError(
+            f"Delta table {path} does not exist yet: materialize its upstream asset first"
+        )
     return read_table(spark, path).where(F.col(PARTITION_COLUMN) == F.lit(day))
 
 
@@ -134,13 +136,18 @@ def table_version(spark: SparkSession, path: str) -> int:
     return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
 
 
-def table_metadata(spark: SparkSession, path: str, df: DataFrame, row_count: int) -> dict[str, dg.MetadataValue]:
+def table_metadata(
+    spark: SparkSession, path: str, df: DataFrame, row_count: int
+) -> dict[str, dg.MetadataValue]:
     """What a user looks for on a Delta-backed asset: rows, columns, path and version."""
     metadata: dict[str, dg.MetadataValue] = {
         "dagster/row_count": dg.MetadataValue.int(row_count),
         "dagster/column_schema": dg.MetadataValue.table_schema(
             dg.TableSchema(
-                columns=[dg.TableColumn(name=field.name, type=field.dataType.simpleString()) for field in df.schema.fields]
+                columns=[
+                    dg.TableColumn(name=field.name, type=field.dataType.simpleString())
+                    for field in df.schema.fields
+                ]
             )
         ),
         "table_path": dg.MetadataValue.path(path),

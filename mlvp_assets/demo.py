@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import dagster as dg
 
 from mlvp_assets.definitions import build_definitions
+from mlvp_assets.environments import current_env
 from mlvp_assets.jobs import daily_job, medallion_job, training_job
 from mlvp_assets.ml.assets import training_run_config
 from mlvp_assets.partitions import FIRST_LANDING_DAY
-from mlvp_assets.environments import current_env
 from mlvp_assets.simulate import ERROR_TYPES, simulate_landing
 
 DEMO_DRIFT = ("shift", "new_category", "new_column")
@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mlvp_assets.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--rows-per-day", type=int, default=2000)
-    parser.add_argument("--start-date", type=dt.date.fromisoformat, default=dt.date.fromisoformat(FIRST_LANDING_DAY))
+    parser.add_argument(
+        "--start-date", type=dt.date.fromisoformat, default=dt.date.fromisoformat(FIRST_LANDING_DAY)
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--error-rate", type=float, default=0.01, help="rate of each injected error type")
     parser.add_argument("--no-drift", action="store_true", help="do not drift the last day")
@@ -43,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     defs = build_definitions(env)
     storage = defs.resources["storage"]
     if not storage.is_local:
-        print(f"the demo writes landing files locally; storage root {storage.root!r} is not local", file=sys.stderr)
+        print(
+            f"the demo writes landing files locally; storage root {storage.root!r} is not local",
+            file=sys.stderr,
+        )
         return 2
     simulation = simulate_landing(
         storage.local_root,
@@ -52,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows_per_day=args.rows_per_day,
         seed=args.seed,
         error_rates=dict.fromkeys(ERROR_TYPES, args.error_rate),
-        drift_from=None if args.no_drift or args.days < 2 else args.start_date + dt.timedelta(days=args.days - 1),
+        drift_from=None
+        if args.no_drift or args.days < 2
+        else args.start_date + dt.timedelta(days=args.days - 1),
         drift=() if args.no_drift or args.days < 2 else DEMO_DRIFT,
     )
     print(f"simulated {len(simulation.files)} landing files under {storage.landing_root}")
@@ -68,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = defs.resolve_job_def(name).execute_in_process(
             partition_key=day, run_config=run_config, instance=instance, raise_on_error=False
         )
-        print(f"{name}{f' for {day}' if day else ''}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})")
+        print(
+            f"{name}{f' for {day}' if day else ''}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})"
+        )
         if not result.success:
             return 1
     root = storage.local_root

@@ -56,7 +56,9 @@ def _dev_resources() -> dict[str, Any]:
 
 def _test_resources() -> dict[str, Any]:
     if not os.environ.get(DATA_ROOT_ENV):
-        raise ValueError(f"MLVP_ENV=test needs {DATA_ROOT_ENV}: the storage root (tests use a temporary folder)")
+        raise ValueError(
+            f"MLVP_ENV=test needs {DATA_ROOT_ENV}: the storage root (tests use a temporary folder)"
+        )
     return {
         "spark": DeltaSparkResource(spark_config=test_spark_config()),
         "storage": StorageResource(root=os.environ[DATA_ROOT_ENV]),
@@ -112,5 +114,7 @@ def resources_for(env: str) -> dict[str, Any]:
     try:
         builder = RESOURCE_BUILDERS[env]
     except KeyError:
-        raise ValueError(f"unknown environment {env!r} in {ENV_VAR}; valid: {', '.join(RESOURCE_BUILDERS)}") from None
+        raise ValueError(
+            f"unknown environment {env!r} in {ENV_VAR}; valid: {', '.join(RESOURCE_BUILDERS)}"
+        ) from None
     return builder()

@@ -126,7 +126,9 @@ def open_input(uri: str) -> BinaryIO:
     by line; close it after use."""
     filesystem, path = resolve(uri)
     # pyarrow's streams have no readline; io's buffer adds it without reading the file whole.
-    return io.BufferedReader(filesystem.open_input_stream(path, compression=None), buffer_size=_HASH_CHUNK_BYTES)
+    return io.BufferedReader(
+        filesystem.open_input_stream(path, compression=None), buffer_size=_HASH_CHUNK_BYTES
+    )
 
 
 def read_bytes(uri: str) -> bytes:

@@ -9,7 +9,9 @@ import dagster as dg
 
 # Partitioned asset checks (a check per landing day, like its asset) are a preview feature of
 # Dagster 1.13; the project relies on them knowingly, so the warning is silenced here once.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning)
+warnings.filterwarnings(
+    "ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning
+)
 
 FIRST_LANDING_DAY = "2026-01-01"
 

@@ -246,9 +246,7 @@ def _replaced(
 
 
 # In Inside Airbnb's layouts "$1,200.00" is a valid price; text that is no dollar amount is not.
-_INSIDE_AIRBNB_2019_BAD_FIELDS = _replaced(
-    _BAD_FIELDS, {("price", "$1,200.00"): ("price", "USD 1,200")}
-)
+_INSIDE_AIRBNB_2019_BAD_FIELDS = _replaced(_BAD_FIELDS, {("price", "$1,200.00"): ("price", "USD 1,200")})
 # The 2020+ layout has no cancellation_policy or bed_type, so an error there would vanish. And
 # a 0-5 rating above 5 reads as a 2020 file's 20-100 rating (in range): 150 would turn valid.
 _INSIDE_AIRBNB_2023_BAD_FIELDS = _replaced(
@@ -318,9 +316,7 @@ def simulate_landing(
         if not isinstance(value, int) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if sum(round(rate * rows_per_day) for rate in rates.values()) > rows_per_day:
-        raise ValueError(
-            f"error rates {rates} affect more rows than the {rows_per_day} rows of a day"
-        )
+        raise ValueError(f"error rates {rates} affect more rows than the {rows_per_day} rows of a day")
 
     if base_file is None:
         day_frames = _generated_days(seed, rows_per_day, days)
@@ -346,9 +342,7 @@ def simulate_landing(
         day_dir = pathlib.Path(root) / "landing" / date
         day_dir.mkdir(parents=True, exist_ok=True)
         for part in range(files_per_day):
-            share = range(
-                part * len(rows) // files_per_day, (part + 1) * len(rows) // files_per_day
-            )
+            share = range(part * len(rows) // files_per_day, (part + 1) * len(rows) // files_per_day)
             lines = [rows[i] for i in share] + [rows[i] for i in duplicated if i in share]
             file_header = header
             if layout != PROJECT:
@@ -361,7 +355,9 @@ def simulate_landing(
     return SimulationResult(files, rows_per_file, injected_errors, error_listing_ids)
 
 
-def _write_csv(path: pathlib.Path, header: Sequence[str], lines: Sequence[Sequence[str]], compress: bool) -> None:
+def _write_csv(
+    path: pathlib.Path, header: Sequence[str], lines: Sequence[Sequence[str]], compress: bool
+) -> None:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -426,9 +422,7 @@ def _generated_days(seed: int, rows_per_day: int, days: int) -> Iterator[pd.Data
         yield day
 
 
-def _new_listings(
-    rng: np.random.Generator, first_number: int, count: int, day_index: int
-) -> pd.DataFrame:
+def _new_listings(rng: np.random.Generator, first_number: int, count: int, day_index: int) -> pd.DataFrame:
     room_type = _choose(rng, dict(zip(_ROOM_TYPES, _ROOM_TYPE_LISTINGS, strict=True)), count)
     property_type = np.empty(count, dtype=object)
     accommodates = np.empty(count, dtype=np.int64)
@@ -448,9 +442,7 @@ def _new_listings(
         np.clip(np.rint(accommodates / 2 - 0.2 + rng.normal(0, 0.5, count)), 0, 10),
         _choose(rng, _ROOM_BEDROOM_LISTINGS, count),
     )
-    beds = np.maximum(
-        np.maximum(bedrooms, 1), np.rint(accommodates / 2 + rng.normal(0, 0.4, count))
-    )
+    beds = np.maximum(np.maximum(bedrooms, 1), np.rint(accommodates / 2 + rng.normal(0, 0.4, count)))
     bathrooms = np.where(
         entire,
         np.maximum(1, np.rint(2 * (0.6 + 0.45 * bedrooms + rng.normal(0, 0.35, count))) / 2),
@@ -473,9 +465,7 @@ def _new_listings(
         100 - np.floor(rng.exponential(3.2, count)),
     ).clip(*RATING_SCALE)
     sub_scores = {
-        column: np.rint(10 - (100 - rating) / 20 - rng.exponential(slack, count)).clip(
-            *SUB_SCORE_SCALE
-        )
+        column: np.rint(10 - (100 - rating) / 20 - rng.exponential(slack, count)).clip(*SUB_SCORE_SCALE)
         for column, slack in _SUB_SCORE_SLACK.items()
     }
     superhost_probability = np.where(rating >= 97, 0.55, 0.2)
@@ -515,9 +505,7 @@ def _new_listings(
             "_reviews_per_day": rng.exponential(0.08, count),
         }
     )
-    listings["price"] = _whole_dollars(
-        np.exp(_log_price(listings) + rng.normal(0, _LOG_PRICE_NOISE, count))
-    )
+    listings["price"] = _whole_dollars(np.exp(_log_price(listings) + rng.normal(0, _LOG_PRICE_NOISE, count)))
     return listings
 
 
@@ -568,46 +556,35 @@ def _read_base_file(base_file: str | pathlib.Path) -> pd.DataFrame:
         try:
             base[column] = pd.to_numeric(base[column]).astype(float)
         except (ValueError, TypeError) as error:
-            raise ValueError(
-                f"base file {path}: column {column} is not numeric ({error})"
-            ) from error
+            raise ValueError(f"base file {path}: column {column} is not numeric ({error})") from error
     return base
 
 
-def _base_file_days(
-    base: pd.DataFrame, seed: int, rows_per_day: int, days: int
-) -> Iterator[pd.DataFrame]:
+def _base_file_days(base: pd.DataFrame, seed: int, rows_per_day: int, days: int) -> Iterator[pd.DataFrame]:
     for day_index in range(days):
         rng = _rng(seed, _DAY_STREAM, day_index)
         rows = rng.choice(len(base), size=rows_per_day, replace=rows_per_day > len(base))
         # A base row drawn twice on one day becomes a second listing, so ids stay unique per day.
         copy = pd.Series(rows).groupby(rows).cumcount().to_numpy()
         listing_ids = [
-            f"B{row:06d}" if n == 0 else f"B{row:06d}-{n + 1}"
-            for row, n in zip(rows, copy, strict=True)
+            f"B{row:06d}" if n == 0 else f"B{row:06d}-{n + 1}" for row, n in zip(rows, copy, strict=True)
         ]
         day = base.iloc[rows].reset_index(drop=True)
         day.insert(0, schema.LISTING_ID, listing_ids)
         yield day
 
 
-def _apply_drift(
-    day: pd.DataFrame, kinds: frozenset[str], rng: np.random.Generator
-) -> pd.DataFrame:
+def _apply_drift(day: pd.DataFrame, kinds: frozenset[str], rng: np.random.Generator) -> pd.DataFrame:
     day = day.copy()
     log_price_before = _log_price(day)
     if "shift" in kinds:
-        day["accommodates"] = (day["accommodates"] + 2).clip(
-            upper=schema.VALUE_RANGES["accommodates"][1]
-        )
+        day["accommodates"] = (day["accommodates"] + 2).clip(upper=schema.VALUE_RANGES["accommodates"][1])
         day["beds"] = (day["beds"] + 1).clip(upper=schema.VALUE_RANGES["beds"][1])
         day["review_scores_rating"] = (day["review_scores_rating"] - 15).clip(*RATING_SCALE)
         day["number_of_reviews"] = (day["number_of_reviews"] * 3).clip(
             upper=schema.VALUE_RANGES["number_of_reviews"][1]
         )
-        day[["latitude", "longitude"]] = _inside_sf(
-            day["latitude"] + 0.006, day["longitude"] + 0.006
-        )
+        day[["latitude", "longitude"]] = _inside_sf(day["latitude"] + 0.006, day["longitude"] + 0.006)
     if "new_category" in kinds:
         moved = rng.random(len(day)) < NEW_NEIGHBOURHOOD_SHARE
         day.loc[moved, "neighbourhood_cleansed"] = NEW_NEIGHBOURHOOD
@@ -735,12 +712,18 @@ def _free_text(rng: np.random.Generator, place: str, layout: str) -> dict[str, s
     texts = {
         "name": name if rng.random() < 0.8 else f'"{name}"',
         "description": _DESCRIPTIONS[rng.integers(len(_DESCRIPTIONS))].format(place=place),
-        "neighborhood_overview": f"{place} is lively, with bars, bakeries, and views.<br />\nParking is hard." if rng.random() < 0.6 else "",
-        "host_about": 'Hi! I\'m a "local" and love hosting,\ncooking, and hiking.' if rng.random() < 0.4 else "",
+        "neighborhood_overview": f"{place} is lively, with bars, bakeries, and views.<br />\nParking is hard."
+        if rng.random() < 0.6
+        else "",
+        "host_about": 'Hi! I\'m a "local" and love hosting,\ncooking, and hiking.'
+        if rng.random() < 0.4
+        else "",
     }
     if layout == INSIDE_AIRBNB_2019:
         texts["summary"] = texts["description"].split("\n", 1)[0]
-        texts["space"] = "Queen bed, couch, and a small kitchen.\nShared laundry." if rng.random() < 0.5 else ""
+        texts["space"] = (
+            "Queen bed, couch, and a small kitchen.\nShared laundry." if rng.random() < 0.5 else ""
+        )
         texts["amenities"] = "{" + ",".join(f'"{a}"' if " " in a else a for a in amenities) + "}"
     else:
         texts["amenities"] = "[" + ", ".join(f'"{a}"' for a in amenities) + "]"
@@ -757,10 +740,14 @@ def _inside_airbnb_record(
         last_scraped=date, calendar_last_scraped=date, price=_dollars_text(record.get("price", "")),
     )  # fmt: skip
     if layout == INSIDE_AIRBNB_2023:
-        record["bathrooms_text"] = _bathrooms_text(record.get("bathrooms", ""), record.get("room_type", ""), rng)
+        record["bathrooms_text"] = _bathrooms_text(
+            record.get("bathrooms", ""), record.get("room_type", ""), rng
+        )
         record["bathrooms"] = ""
         for column in schema.REVIEW_SCORE_COLUMNS:
-            record[column] = _five_point(record.get(column, ""), 20.0 if column == "review_scores_rating" else 2.0)
+            record[column] = _five_point(
+                record.get(column, ""), 20.0 if column == "review_scores_rating" else 2.0
+            )
     record.update(_free_text(rng, record.get("neighbourhood_cleansed", "") or "San Francisco", layout))
     return [record.get(column, "") for column in header]
 
@@ -772,7 +759,9 @@ def _in_inside_airbnb_layout(
     layout does not have (a drifted new column) are appended; a line with a wrong field count
     keeps one field too few or too many."""
     layout_header = list(_LAYOUT_HEADERS[layout])
-    file_header = layout_header + [c for c in header if c not in layout_header and c not in schema.LANDING_COLUMNS]
+    file_header = layout_header + [
+        c for c in header if c not in layout_header and c not in schema.LANDING_COLUMNS
+    ]
     converted = []
     for line in lines:
         padded = (list(line) + [""] * len(header))[: len(header)]
@@ -803,16 +792,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Write simulated daily Airbnb listing CSVs into <root>/landing/<date>/.",
     )
     parser.add_argument("--root", default="data", help="data root holding landing/ (default: data)")
-    parser.add_argument(
-        "--start-date", type=datetime.date.fromisoformat, default=datetime.date(2026, 1, 1)
-    )
+    parser.add_argument("--start-date", type=datetime.date.fromisoformat, default=datetime.date(2026, 1, 1))
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--rows-per-day", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--files-per-day", type=int, default=2)
-    parser.add_argument(
-        "--base-file", help="parquet or CSV with the mission columns to sample rows from"
-    )
+    parser.add_argument("--base-file", help="parquet or CSV with the mission columns to sample rows from")
     parser.add_argument(
         "--error-rate",
         type=_parse_error_rate,

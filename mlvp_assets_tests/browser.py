@@ -31,9 +31,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image, ImageChops
 from websockets.exceptions import ConnectionClosed
@@ -75,7 +76,9 @@ COUNT_SCRIPT = """(() => ({
 }))()"""
 
 # Resolves after two animation frames, i.e. once what the load handlers drew has been painted.
-PAINTED_SCRIPT = "new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))))"
+PAINTED_SCRIPT = (
+    "new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))))"
+)
 
 
 class BrowserError(RuntimeError):
@@ -204,7 +207,9 @@ def open_page(
     url = page_url(path_or_url)
     try:
         with Chromium(executable=executable, timeout=timeout) as browser:
-            return browser.open_page(url, width=width, height=height, settle_seconds=settle_seconds, timeout=timeout)
+            return browser.open_page(
+                url, width=width, height=height, settle_seconds=settle_seconds, timeout=timeout
+            )
     except BrowserError as error:
         if url in str(error):
             raise
@@ -339,7 +344,9 @@ class Chromium:
         deadline = started + timeout
 
         context = cdp.send("Target.createBrowserContext")["browserContextId"]
-        target = cdp.send("Target.createTarget", {"url": "about:blank", "browserContextId": context})["targetId"]
+        target = cdp.send("Target.createTarget", {"url": "about:blank", "browserContextId": context})[
+            "targetId"
+        ]
         session = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         try:
             return self._load(session, url, width, height, settle_seconds, started, deadline)
@@ -352,7 +359,14 @@ class Chromium:
                 pass
 
     def _load(
-        self, session: str, url: str, width: int, height: int, settle_seconds: float, started: float, deadline: float
+        self,
+        session: str,
+        url: str,
+        width: int,
+        height: int,
+        settle_seconds: float,
+        started: float,
+        deadline: float,
     ) -> PageReport:
         cdp = self.cdp
         messages: list[tuple[bool, str]] = []  # (is_error, text) in arrival order
@@ -387,7 +401,12 @@ class Chromium:
         try:
             cdp.wait_until(lambda: bool(loaded), deadline)
             cdp.wait_until(lambda: ready_state() == "complete", deadline)
-            cdp.evaluate(PAINTED_SCRIPT, session=session, await_promise=True, timeout=max(deadline - time.monotonic(), 0.1))
+            cdp.evaluate(
+                PAINTED_SCRIPT,
+                session=session,
+                await_promise=True,
+                timeout=max(deadline - time.monotonic(), 0.1),
+            )
         except PageTimeout:
             raise PageTimeout(
                 f"page did not finish loading within {deadline - started:g}s: {url}"
@@ -491,7 +510,12 @@ class _CdpConnection:
         self.listeners.pop(session, None)
 
     def send(
-        self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None, timeout: float | None = None
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: str | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         self.next_id += 1
         message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
@@ -506,7 +530,9 @@ class _CdpConnection:
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     error = reply["error"]
-                    raise BrowserError(f"{method} failed: {error.get('message')} {error.get('data', '')}".strip())
+                    raise BrowserError(
+                        f"{method} failed: {error.get('message')} {error.get('data', '')}".strip()
+                    )
                 return reply.get("result", {})
 
     def evaluate(
@@ -519,7 +545,9 @@ class _CdpConnection:
             timeout=timeout,
         )
         if "exceptionDetails" in result:
-            raise BrowserError(f"evaluating {expression!r} failed: {_format_exception(result['exceptionDetails'])}")
+            raise BrowserError(
+                f"evaluating {expression!r} failed: {_format_exception(result['exceptionDetails'])}"
+            )
         return result["result"].get("value")
 
     def wait_until(self, condition: Callable[[], bool], deadline: float) -> None:

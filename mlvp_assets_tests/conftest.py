@@ -45,7 +45,9 @@ def resources(storage_root, spark):
 @pytest.fixture
 def real_listings() -> Path:
     if not REAL_LISTINGS.exists():
-        pytest.skip(f"real dataset not found at {REAL_LISTINGS} (it lives in ../shared/data beside the repository)")
+        pytest.skip(
+            f"real dataset not found at {REAL_LISTINGS} (it lives in ../shared/data beside the repository)"
+        )
     return REAL_LISTINGS
 
 
@@ -55,4 +57,7 @@ def medallion_resources(root: Path) -> dict:
     from mlvp_assets.resources.spark import DeltaSparkResource
     from mlvp_assets.resources.storage import StorageResource
 
-    return {"spark": DeltaSparkResource(spark_config=test_spark_config()), "storage": StorageResource(root=str(root))}
+    return {
+        "spark": DeltaSparkResource(spark_config=test_spark_config()),
+        "storage": StorageResource(root=str(root)),
+    }

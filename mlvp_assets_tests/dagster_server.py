@@ -133,7 +133,9 @@ class DagsterDevServer:
 
     # --- GraphQL ---------------------------------------------------------------------------
 
-    def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *, timeout: float = 60) -> dict[str, Any]:
+    def graphql(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, timeout: float = 60
+    ) -> dict[str, Any]:
         """The ``data`` of a GraphQL answer; GraphQL-level errors raise :class:`DagsterServerError`."""
         body = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
         request = urllib.request.Request(
@@ -143,7 +145,9 @@ class DagsterDevServer:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 answer = json.load(response)
         except urllib.error.HTTPError as error:  # a malformed query answers 400 with the errors as JSON
-            raise DagsterServerError(f"GraphQL HTTP {error.code}: {error.read().decode(errors='replace')}") from error
+            raise DagsterServerError(
+                f"GraphQL HTTP {error.code}: {error.read().decode(errors='replace')}"
+            ) from error
         if answer.get("errors"):
             raise DagsterServerError(f"GraphQL errors: {json.dumps(answer['errors'], indent=2)}")
         return answer["data"]
@@ -171,7 +175,9 @@ class DagsterDevServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise self._fail(f"the webserver did not answer {self.url}/server_info within {timeout:.0f} s")
+                raise self._fail(
+                    f"the webserver did not answer {self.url}/server_info within {timeout:.0f} s"
+                )
             time.sleep(poll)
         while True:
             self._check_alive()
@@ -180,11 +186,15 @@ class DagsterDevServer:
                 raise self._fail(f"workspaceOrError: {workspace}")
             entries = workspace["locationEntries"]
             if len(entries) != 1:
-                raise self._fail(f"expected one code location in workspace.yaml, got {[e['name'] for e in entries]}")
+                raise self._fail(
+                    f"expected one code location in workspace.yaml, got {[e['name'] for e in entries]}"
+                )
             entry = entries[0]
             location = entry["locationOrLoadError"]
             if location is not None and location["__typename"] == "PythonError":
-                raise self._fail(f"code location {entry['name']} failed to load:\n{location['message']}{location['stack']}")
+                raise self._fail(
+                    f"code location {entry['name']} failed to load:\n{location['message']}{location['stack']}"
+                )
             if entry["loadStatus"] == "LOADED" and location is not None:
                 repositories = [repository["name"] for repository in location["repositories"]]
                 if len(repositories) != 1:
@@ -208,7 +218,9 @@ class DagsterDevServer:
         params = {
             "selector": {**location.selector(), "jobName": job_name},
             "runConfigData": dict(run_config or {}),
-            "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]},
+            "executionMetadata": {
+                "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]
+            },
         }
         result = self.graphql(LAUNCH_RUN_MUTATION, {"executionParams": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
@@ -310,7 +322,18 @@ def dagster_dev(
     if not instance_yaml.exists():
         instance_yaml.write_text("telemetry:\n  enabled: false\n")  # no network calls from a test
     port = free_port()
-    command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        "workspace.yaml",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,

@@ -81,8 +81,15 @@ def bronze_frame(spark, rows: list[dict], day: str = "2026-01-01", malformed: di
     malformed = malformed or {}
     records = [
         (
-            "file:/landing/a.csv", index + 2, *[row.get(column) for column in LANDING_COLUMNS],
-            None, malformed.get(index), "project", None, None, None,
+            "file:/landing/a.csv",
+            index + 2,
+            *[row.get(column) for column in LANDING_COLUMNS],
+            None,
+            malformed.get(index),
+            "project",
+            None,
+            None,
+            None,
         )  # fmt: skip
         for index, row in enumerate(rows)
     ]

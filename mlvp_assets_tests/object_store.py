@@ -37,19 +37,25 @@ def running_s3_server(timeout: float = 60.0) -> Iterator[str]:
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {process.returncode}: {process.stderr.read().decode()}")
+                raise RuntimeError(
+                    f"moto_server exited with {process.returncode}: {process.stderr.read().decode()}"
+                )
             try:
                 urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"moto_server did not answer on {endpoint} within {timeout} s") from None
+                    raise TimeoutError(
+                        f"moto_server did not answer on {endpoint} within {timeout} s"
+                    ) from None
                 time.sleep(0.2)
         yield endpoint
     finally:

@@ -116,7 +116,9 @@ def test_a_browser_that_fails_to_start_is_a_clear_error(tmp_path):
     broken.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
     broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
     page = write_page(tmp_path, "<p>hi</p>")
-    with pytest.raises(BrowserError, match=r"(?s)while opening file://.*page.html: .*exited with code 3.*cannot open display"):
+    with pytest.raises(
+        BrowserError, match=r"(?s)while opening file://.*page.html: .*exited with code 3.*cannot open display"
+    ):
         open_page(page, executable=str(broken))
 
 
@@ -141,7 +143,9 @@ def test_a_page_with_svg_and_canvas_charts_loads_cleanly(browser, tmp_path):
 
 
 def test_console_error_is_reported(browser, tmp_path):
-    page = write_page(tmp_path, "<p>text</p><script>console.log('fine'); console.error('price model missing', 42)</script>")
+    page = write_page(
+        tmp_path, "<p>text</p><script>console.log('fine'); console.error('price model missing', 42)</script>"
+    )
     report = browser.open_page(page)
     assert report.console_errors == [f"console.error: price model missing 42 ({page.as_uri()}:3)"]
     assert any(message.startswith("console.log: fine") for message in report.console_messages)
@@ -164,7 +168,9 @@ def test_a_missing_script_is_reported(browser, tmp_path):
     page = write_page(tmp_path, '<p>text</p><script src="missing.js"></script>')
     report = browser.open_page(page)
     missing = (tmp_path / "missing.js").as_uri()
-    assert report.console_errors == [f"log.error [network]: Failed to load resource: net::ERR_FILE_NOT_FOUND ({missing})"]
+    assert report.console_errors == [
+        f"log.error [network]: Failed to load resource: net::ERR_FILE_NOT_FOUND ({missing})"
+    ]
 
 
 def test_a_blank_page_has_a_blank_screenshot(browser, tmp_path):
@@ -193,7 +199,9 @@ def plotly_page(path: Path, *, webgl: bool = False) -> Path:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Predicted vs actual", "Drift by feature"))
     scatter = go.Scattergl if webgl else go.Scatter
     points = 2000 if webgl else 50
-    fig.add_trace(scatter(x=list(range(points)), y=[(i * 37) % 101 for i in range(points)], mode="markers"), 1, 1)
+    fig.add_trace(
+        scatter(x=list(range(points)), y=[(i * 37) % 101 for i in range(points)], mode="markers"), 1, 1
+    )
     fig.add_trace(go.Bar(x=["price", "bedrooms", "reviews"], y=[0.1, 0.4, 0.2]), 1, 2)
     fig.update_layout(title="Model dashboard")
     fig.write_html(path, include_plotlyjs=True, full_html=True)
@@ -233,5 +241,6 @@ def test_plotly_webgl_charts_draw_with_software_webgl_and_only_warnings(browser,
     assert report.console_errors == [], report.describe()
     assert report.canvas_count > 0 and report.svg_count > 0
     assert not report.screenshot_is_blank()
-    assert all(message.startswith("log.warning [rendering]") for message in report.console_messages), report.describe()
-
+    assert all(message.startswith("log.warning [rendering]") for message in report.console_messages), (
+        report.describe()
+    )

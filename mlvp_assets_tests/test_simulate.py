@@ -81,9 +81,7 @@ def violations(header: list[str], row: list[str]) -> set[str]:
             except ValueError:
                 found.add("text_in_numeric")
                 continue
-            low, high = (
-                schema.PRICE_RANGE_EXCLUSIVE_LOW if column == "price" else schema.VALUE_RANGES[column]
-            )
+            low, high = schema.PRICE_RANGE_EXCLUSIVE_LOW if column == "price" else schema.VALUE_RANGES[column]
             if not (low < value <= high if column == "price" else low <= value <= high):
                 found.add("out_of_range")
     return found
@@ -121,7 +119,9 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
     assert first.keys() == other.keys()
     assert all(first[name] != other[name] for name in first)
     shorter = simulate_landing(tmp_path / "d", DAY_1, 2, 300, seed=7, error_rates={"duplicate_row": 0.02})
-    assert all(path.read_bytes() == first[path.relative_to(tmp_path / "d").as_posix()] for path in shorter.files)
+    assert all(
+        path.read_bytes() == first[path.relative_to(tmp_path / "d").as_posix()] for path in shorter.files
+    )
 
 
 def test_values_are_on_the_mission_scales_and_vocabularies(clean):
@@ -146,7 +146,7 @@ def test_values_are_on_the_mission_scales_and_vocabularies(clean):
     for row in rows:
         for column in schema.LONG_COLUMNS:
             assert re.fullmatch(r"\d+", row[header.index(column)])
-    assert not any("np." in field or "nan" == field for row in rows for field in row)
+    assert not any("np." in field or field == "nan" for row in rows for field in row)
 
 
 def test_listing_ids_are_stable_and_most_reappear_on_later_days(clean):
@@ -164,7 +164,9 @@ def test_listing_ids_are_stable_and_most_reappear_on_later_days(clean):
         new = [listing_id for listing_id in later.index if int(listing_id[1:]) > highest_so_far]
         assert 0 < len(new) < 0.1 * len(later), "a few listings are new each day"
         pd.testing.assert_frame_equal(earlier.loc[returning, static], later.loc[returning, static])
-        assert (later.loc[returning, "number_of_reviews"] >= earlier.loc[returning, "number_of_reviews"]).all()
+        assert (
+            later.loc[returning, "number_of_reviews"] >= earlier.loc[returning, "number_of_reviews"]
+        ).all()
 
 
 def test_price_follows_the_listing_features(clean):
@@ -309,7 +311,9 @@ def test_small_base_file_is_sampled_with_replacement_under_distinct_ids(tmp_path
     generated = simulate_landing(tmp_path / "generated", DAY_1, 1, 5, files_per_day=1)
     base = tmp_path / "base.csv"
     pd.read_csv(generated.files[0]).drop(columns=schema.LISTING_ID).to_csv(base, index=False)
-    result = simulate_landing(tmp_path / "sampled", DAY_1, 2, 12, base_file=base, drift_from=DAY_1, drift={"shift"})
+    result = simulate_landing(
+        tmp_path / "sampled", DAY_1, 2, 12, base_file=base, drift_from=DAY_1, drift={"shift"}
+    )
     header, rows = read_day(tmp_path / "sampled", date_of(0))
     ids = [row[0] for row in rows]
     assert len(ids) == len(set(ids)) == 12
@@ -425,7 +429,8 @@ def test_the_project_layout_writes_the_bytes_it_wrote_before_there_were_layouts(
 
 
 @pytest.mark.parametrize(
-    ("layout", "header"), [(INSIDE_AIRBNB_2019, INSIDE_AIRBNB_2019_HEADER), (INSIDE_AIRBNB_2023, INSIDE_AIRBNB_2023_HEADER)]
+    ("layout", "header"),
+    [(INSIDE_AIRBNB_2019, INSIDE_AIRBNB_2019_HEADER), (INSIDE_AIRBNB_2023, INSIDE_AIRBNB_2023_HEADER)],
 )
 def test_inside_airbnb_layouts_have_their_exact_header_ids_and_dollar_prices(tmp_path, layout, header):
     project = simulate_landing(tmp_path / "p", DAY_1, 1, 60, seed=9, files_per_day=1)
@@ -445,7 +450,9 @@ def test_inside_airbnb_layouts_have_their_exact_header_ids_and_dollar_prices(tmp
 
 def test_the_2023_layout_has_bathrooms_text_five_point_scores_and_no_retired_columns(tmp_path):
     project = simulate_landing(tmp_path / "p", DAY_1, 1, 1500, seed=4, files_per_day=1)
-    published = simulate_landing(tmp_path / "i", DAY_1, 1, 1500, seed=4, files_per_day=1, layout=INSIDE_AIRBNB_2023)
+    published = simulate_landing(
+        tmp_path / "i", DAY_1, 1, 1500, seed=4, files_per_day=1, layout=INSIDE_AIRBNB_2023
+    )
     mission_header, mission_rows = records_of(project.files[0])
     file_header, rows = records_of(published.files[0])
 
@@ -456,8 +463,12 @@ def test_the_2023_layout_has_bathrooms_text_five_point_scores_and_no_retired_col
         assert record["bathrooms"] == ""
         assert bathrooms_count(record["bathrooms_text"]) == float(values["bathrooms"])
         texts.add(record["bathrooms_text"])
-        assert float(record["review_scores_rating"]) == pytest.approx(float(values["review_scores_rating"]) / 20, abs=0.005)
-        assert float(record["review_scores_value"]) == pytest.approx(float(values["review_scores_value"]) / 2, abs=0.005)
+        assert float(record["review_scores_rating"]) == pytest.approx(
+            float(values["review_scores_rating"]) / 20, abs=0.005
+        )
+        assert float(record["review_scores_value"]) == pytest.approx(
+            float(values["review_scores_value"]) / 2, abs=0.005
+        )
         assert all(float(record[c]) <= 5 for c in schema.REVIEW_SCORE_COLUMNS)
     assert any("shared" in text for text in texts) and any("half-bath" in text.lower() for text in texts)
 
@@ -481,7 +492,10 @@ def test_free_text_holds_newlines_quotes_commas_and_html_and_still_parses(tmp_pa
     header, rows = records_of(result.files[0])
     text = "\n".join(by_column(header, row)["description"] + by_column(header, row)["name"] for row in rows)
 
-    assert all(len(row) == len(header) for row in rows) and len(rows) == 100 == result.rows_per_file[result.files[0]]
+    assert (
+        all(len(row) == len(header) for row in rows)
+        and len(rows) == 100 == result.rows_per_file[result.files[0]]
+    )
     assert all(mark in text for mark in ("\n", '"', ",", "<br />"))
     assert result.files[0].read_text().count("\n") > len(rows) + 1  # records span lines
 
@@ -505,7 +519,9 @@ def test_every_injected_error_breaks_exactly_one_rule_in_every_layout(tmp_path, 
     # 1,500 rows and 6% each: every option of every error type is drawn, the retired columns of
     # the 2020+ layout and its 0-5 review scores included.
     rates = dict.fromkeys(FIELD_ERRORS, 0.06)
-    result = simulate_landing(tmp_path, DAY_1, 1, 1500, seed=11, files_per_day=1, layout=layout, error_rates=rates)
+    result = simulate_landing(
+        tmp_path, DAY_1, 1, 1500, seed=11, files_per_day=1, layout=layout, error_rates=rates
+    )
     header, rows = records_of(result.files[0])
     error_of = {
         listing_id: error_type
@@ -523,7 +539,9 @@ def test_every_injected_error_breaks_exactly_one_rule_in_every_layout(tmp_path, 
 def test_compress_writes_gzip_of_the_same_text_with_stable_bytes(tmp_path):
     plain = simulate_landing(tmp_path / "plain", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019)
     first = simulate_landing(tmp_path / "gz1", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019, compress=True)
-    second = simulate_landing(tmp_path / "gz2", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019, compress=True)
+    second = simulate_landing(
+        tmp_path / "gz2", DAY_1, 2, 80, seed=3, layout=INSIDE_AIRBNB_2019, compress=True
+    )
 
     assert all(path.name.endswith(".csv.gz") for path in first.files)
     assert [gzip.decompress(p.read_bytes()) for p in first.files] == [p.read_bytes() for p in plain.files]
@@ -532,7 +550,9 @@ def test_compress_writes_gzip_of_the_same_text_with_stable_bytes(tmp_path):
 
 
 def test_a_simulated_2019_gzip_file_parses_with_the_landing_parser(tmp_path):
-    result = simulate_landing(tmp_path, DAY_1, 1, 150, seed=8, files_per_day=1, layout=INSIDE_AIRBNB_2019, compress=True)
+    result = simulate_landing(
+        tmp_path, DAY_1, 1, 150, seed=8, files_per_day=1, layout=INSIDE_AIRBNB_2019, compress=True
+    )
     path = result.files[0]
 
     parsed = parse_landing_csv(str(path), path.read_bytes())
@@ -542,7 +562,24 @@ def test_a_simulated_2019_gzip_file_parses_with_the_landing_parser(tmp_path):
 
 
 def test_command_line_writes_a_compressed_2023_layout_and_rejects_an_unknown_layout(tmp_path, capsys):
-    assert main(["--root", str(tmp_path), "--days", "1", "--rows-per-day", "20", "--files-per-day", "1", "--layout", "insideairbnb-2023", "--compress"]) == 0
+    assert (
+        main(
+            [
+                "--root",
+                str(tmp_path),
+                "--days",
+                "1",
+                "--rows-per-day",
+                "20",
+                "--files-per-day",
+                "1",
+                "--layout",
+                "insideairbnb-2023",
+                "--compress",
+            ]
+        )
+        == 0
+    )
     (written,) = tmp_path.rglob("*.csv.gz")
     assert tuple(records_of(written)[0]) == INSIDE_AIRBNB_2023_HEADER
     with pytest.raises(SystemExit):

@@ -27,12 +27,18 @@ def daily_schedule_for(env: str) -> dg.ScheduleDefinition:
         ),
     )
     def daily_schedule(context: dg.ScheduleEvaluationContext, storage: StorageResource):
-        day = (context.scheduled_execution_time.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+        day = (
+            context.scheduled_execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+        ).isoformat()
         if day not in daily_partitions.get_partition_keys(current_time=context.scheduled_execution_time):
-            return dg.SkipReason(f"{day} is not a daily partition (they start on {daily_partitions.start.date()})")
+            return dg.SkipReason(
+                f"{day} is not a daily partition (they start on {daily_partitions.start.date()})"
+            )
         files = [file for file in list_landing_files(storage.landing_root).files if file.day == day]
         if not files:
             return dg.SkipReason(f"no landing files for {day} under {storage.landing_root}: nothing to run")
-        return dg.RunRequest(partition_key=day, run_key=f"daily:{day}", tags={"mlvp/landing_files": str(len(files))})
+        return dg.RunRequest(
+            partition_key=day, run_key=f"daily:{day}", tags={"mlvp/landing_files": str(len(files))}
+        )
 
     return daily_schedule

@@ -53,14 +53,22 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, storage: StorageRes
         if file.key not in seen:
             new_by_day.setdefault(file.day, []).append(file)
     if listing.ignored_folders:
-        context.log.warning(f"ignored landing folders whose name is not a date: {', '.join(listing.ignored_folders)}")
+        context.log.warning(
+            f"ignored landing folders whose name is not a date: {', '.join(listing.ignored_folders)}"
+        )
     valid_days = set(daily_partitions.get_partition_keys())
     requests, requested_keys = [], set()
     for day, files in sorted(new_by_day.items()):
         if day not in valid_days:
-            context.log.warning(f"landing folder {day} is outside the daily partitions; its {len(files)} file(s) wait")
+            context.log.warning(
+                f"landing folder {day} is outside the daily partitions; its {len(files)} file(s) wait"
+            )
             continue
-        requests.append(dg.RunRequest(partition_key=day, run_key=_run_key(day, files), tags={"mlvp/new_files": str(len(files))}))
+        requests.append(
+            dg.RunRequest(
+                partition_key=day, run_key=_run_key(day, files), tags={"mlvp/new_files": str(len(files))}
+            )
+        )
         requested_keys.update(file.key for file in files)
     # Remember only files still there, so the cursor does not grow with deleted history.
     cursor = json.dumps(sorted((seen | requested_keys) & {file.key for file in listing.files}))
@@ -79,13 +87,21 @@ def drift_flags_by_day(instance: dg.DagsterInstance, limit: int = 500) -> dict[s
         records = instance.fetch_materializations(dg.AssetKey(asset), limit=limit).records  # newest first
         for record in records:
             materialization = record.asset_materialization
-            if materialization is None or materialization.partition is None or key not in materialization.metadata:
+            if (
+                materialization is None
+                or materialization.partition is None
+                or key not in materialization.metadata
+            ):
                 continue
-            flags.setdefault(materialization.partition, {}).setdefault(asset, bool(materialization.metadata[key].value))
+            flags.setdefault(materialization.partition, {}).setdefault(
+                asset, bool(materialization.metadata[key].value)
+            )
     return flags
 
 
-def retraining_decision(flags: Mapping[str, Mapping[str, bool]], consecutive_days: int) -> tuple[str | None, str]:
+def retraining_decision(
+    flags: Mapping[str, Mapping[str, bool]], consecutive_days: int
+) -> tuple[str | None, str]:
     """(the last day of a drifted streak that calls for retraining, or None; why).
 
     The streak is the most recent ``consecutive_days`` days with drift reports: they must be
@@ -95,7 +111,10 @@ def retraining_decision(flags: Mapping[str, Mapping[str, bool]], consecutive_day
         raise ValueError(f"consecutive drifted days must be at least 1, got {consecutive_days}")
     days = sorted(flags)[-consecutive_days:]
     if len(days) < consecutive_days:
-        return None, f"only {len(days)} day(s) with drift reports; {consecutive_days} drifted days in a row needed"
+        return (
+            None,
+            f"only {len(days)} day(s) with drift reports; {consecutive_days} drifted days in a row needed",
+        )
     dates = [dt.date.fromisoformat(day) for day in days]
     if any((later - earlier).days != 1 for earlier, later in zip(dates, dates[1:])):
         return None, f"the latest {consecutive_days} days with drift reports are not consecutive: {days}"
@@ -105,7 +124,9 @@ def retraining_decision(flags: Mapping[str, Mapping[str, bool]], consecutive_day
     return days[-1], f"data or model drift flagged on each of {', '.join(days)}"
 
 
-def build_drift_retrain_sensor(consecutive_days: int, run_config: Mapping[str, object]) -> dg.SensorDefinition:
+def build_drift_retrain_sensor(
+    consecutive_days: int, run_config: Mapping[str, object]
+) -> dg.SensorDefinition:
     @dg.sensor(
         name="drift_retrain_sensor",
         job=training_job,
@@ -128,7 +149,11 @@ def build_drift_retrain_sensor(consecutive_days: int, run_config: Mapping[str, o
             return dg.SkipReason(reason + since if context.cursor else reason)
         return dg.SensorResult(
             run_requests=[
-                dg.RunRequest(run_key=f"drift-retrain:{last_day}", run_config=dict(run_config), tags={"mlvp/reason": reason})
+                dg.RunRequest(
+                    run_key=f"drift-retrain:{last_day}",
+                    run_config=dict(run_config),
+                    tags={"mlvp/reason": reason},
+                )
             ],
             cursor=last_day,
         )

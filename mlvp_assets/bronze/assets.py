@@ -35,7 +35,12 @@ LANDING_FILES_READABLE = "landing_files_are_readable"
     kinds={"spark", "delta"},
     partitions_def=daily_partitions,
     check_specs=[
-        *[dg.AssetCheckSpec(rule.name, asset=BRONZE_TABLE, description=rule.description, partitions_def=daily_partitions) for rule in BRONZE_RULES],
+        *[
+            dg.AssetCheckSpec(
+                rule.name, asset=BRONZE_TABLE, description=rule.description, partitions_def=daily_partitions
+            )
+            for rule in BRONZE_RULES
+        ],
         dg.AssetCheckSpec(
             LANDING_FILES_READABLE,
             asset=BRONZE_TABLE,
@@ -54,7 +59,9 @@ def bronze_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource
     day = partition_day(context)
     session = spark.spark_session
     path = storage.table_path(BRONZE_TABLE)
-    result = ingest_landing_day(session, storage.landing_dir(day), path, storage.table_path(INGESTION_LOG), day)
+    result = ingest_landing_day(
+        session, storage.landing_dir(day), path, storage.table_path(INGESTION_LOG), day
+    )
     for rejected_path, error in result.rejected.items():
         context.log.error(f"rejected landing file {rejected_path}: {error}")
     for ignored_path, reason in result.ignored.items():

@@ -35,7 +35,14 @@ from mlvp_assets.bronze.landing_csv import (
     FileSummary,
     parse_files,
 )
-from mlvp_assets.delta_tables import append, dataclass_row, dataclass_schema, read_table, replace_rows, table_exists
+from mlvp_assets.delta_tables import (
+    append,
+    dataclass_row,
+    dataclass_schema,
+    read_table,
+    replace_rows,
+    table_exists,
+)
 from mlvp_assets.schema import PARTITION_COLUMN
 
 FOLDER_HASH = "folder"  # stands in for the content hash of a folder found in a landing day
@@ -139,7 +146,9 @@ def parse_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
     """
     if not paths:
         return spark.createDataFrame([], PARSED_SCHEMA)
-    indexes = spark.range(len(paths), numPartitions=min(len(paths), MAX_PARSE_TASKS)).withColumnRenamed("id", "index")
+    indexes = spark.range(len(paths), numPartitions=min(len(paths), MAX_PARSE_TASKS)).withColumnRenamed(
+        "id", "index"
+    )
     return indexes.mapInPandas(functools.partial(parse_files, tuple(paths)), PARSED_SCHEMA)
 
 
@@ -158,7 +167,9 @@ def bronze_rows(parsed: DataFrame, day: dt.date, rejected: Sequence[str] = ()) -
 
 def file_summaries(parsed: DataFrame) -> dict[str, FileSummary]:
     """path -> what was learned about the file as a whole (layout, header changes, or its error)."""
-    records = parsed.where(F.col(SOURCE_LINE).isNull()).select(SOURCE_FILE, FILE_ERROR, FILE_SUMMARY).collect()
+    records = (
+        parsed.where(F.col(SOURCE_LINE).isNull()).select(SOURCE_FILE, FILE_ERROR, FILE_SUMMARY).collect()
+    )
     return {row[SOURCE_FILE]: FileSummary.from_json(row[FILE_SUMMARY], row[FILE_ERROR]) for row in records}
 
 
@@ -184,9 +195,12 @@ def seen_files(spark: SparkSession, log_path: str) -> dict[str, str]:
     """path -> content hash of the latest decision about it, from the ingestion log."""
     if not table_exists(spark, log_path):
         return {}
-    rows = read_table(spark, log_path).groupBy("path").agg(
-        F.max_by("content_sha256", "logged_at").alias("sha")
-    ).collect()
+    rows = (
+        read_table(spark, log_path)
+        .groupBy("path")
+        .agg(F.max_by("content_sha256", "logged_at").alias("sha"))
+        .collect()
+    )
     return {row["path"]: row["sha"] for row in rows}
 
 
@@ -203,23 +217,42 @@ def _log_entries(
         if summary.error:
             status, rows = Status.REJECTED, 0
         else:
-            status, rows = (Status.REPLACED if file.path in plan.replacing else Status.INGESTED), rows_by_file[file.path]
+            status, rows = (
+                (Status.REPLACED if file.path in plan.replacing else Status.INGESTED),
+                rows_by_file[file.path],
+            )
         entries.append(
             IngestionLogEntry(
-                day, file.path, file.size_bytes, file.content_sha256, rows, status, summary.error,
-                summary.layout, summary.missing_columns, summary.new_columns,
+                day,
+                file.path,
+                file.size_bytes,
+                file.content_sha256,
+                rows,
+                status,
+                summary.error,
+                summary.layout,
+                summary.missing_columns,
+                summary.new_columns,
             )  # fmt: skip
         )
     for path, original in plan.duplicates.items():
         file = found[path]
         entries.append(
             IngestionLogEntry(
-                day, path, file.size_bytes, file.content_sha256, 0, Status.SKIPPED_DUPLICATE, f"same content as {original}"
+                day,
+                path,
+                file.size_bytes,
+                file.content_sha256,
+                0,
+                Status.SKIPPED_DUPLICATE,
+                f"same content as {original}",
             )
         )
     for file in plan.ignored:
         entries.append(
-            IngestionLogEntry(day, file.path, file.size_bytes, file.content_sha256, 0, Status.IGNORED, file.ignored_reason)
+            IngestionLogEntry(
+                day, file.path, file.size_bytes, file.content_sha256, 0, Status.IGNORED, file.ignored_reason
+            )
         )
     return entries
 
@@ -237,7 +270,9 @@ def ingest_landing_day(
         accepted = [file.path for file in plan.to_ingest if file.path not in rejected]
         rows = bronze_rows(parsed, day, sorted(rejected))
         rows_by_file = dict.fromkeys(accepted, 0)
-        rows_by_file.update({r[SOURCE_FILE]: int(r["count"]) for r in rows.groupBy(SOURCE_FILE).count().collect()})
+        rows_by_file.update(
+            {r[SOURCE_FILE]: int(r["count"]) for r in rows.groupBy(SOURCE_FILE).count().collect()}
+        )
         if accepted:
             paths_sql = ", ".join("'" + path.replace("'", "''") + "'" for path in accepted)
             replace_rows(
@@ -271,7 +306,11 @@ def latest_decisions(log: DataFrame) -> DataFrame:
     """The latest logged decision about each file of each day: a file ingested, then replaced,
     counts once, as it stands now."""
     latest = F.max_by(F.struct(*[c for c in log.columns if c not in (PARTITION_COLUMN, "path")]), "logged_at")
-    return log.groupBy(PARTITION_COLUMN, "path").agg(latest.alias("_latest")).select(PARTITION_COLUMN, "path", "_latest.*")
+    return (
+        log.groupBy(PARTITION_COLUMN, "path")
+        .agg(latest.alias("_latest"))
+        .select(PARTITION_COLUMN, "path", "_latest.*")
+    )
 
 
 def day_source_changes(spark: SparkSession, log_path: str, day: dt.date) -> dict[str, dict[str, list[str]]]:

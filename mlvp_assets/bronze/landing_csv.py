@@ -68,14 +68,21 @@ class FileSummary:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"layout": self.layout, "missing_columns": list(self.missing_columns), "new_columns": list(self.new_columns)}
+            {
+                "layout": self.layout,
+                "missing_columns": list(self.missing_columns),
+                "new_columns": list(self.new_columns),
+            }
         )
 
     @classmethod
     def from_json(cls, text: str | None, error: str | None = None) -> FileSummary:
         data = json.loads(text) if text else {}
         return cls(
-            data.get("layout"), tuple(data.get("missing_columns", ())), tuple(data.get("new_columns", ())), error
+            data.get("layout"),
+            tuple(data.get("missing_columns", ())),
+            tuple(data.get("new_columns", ())),
+            error,
         )
 
 
@@ -128,7 +135,9 @@ class _Records:
                 yield start, fields
 
 
-def _rows(path: str, layout: SourceLayout, header: list[str], records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple]:
+def _rows(
+    path: str, layout: SourceLayout, header: list[str], records: Iterator[tuple[int, list[str]]]
+) -> Iterator[tuple]:
     consumed = layout.consumed_columns()
     rescued_columns = [name for name in header if name not in consumed]
     for line, fields in records:
@@ -169,7 +178,9 @@ def read_landing_stream(path: str, binary: BinaryIO) -> tuple[FileSummary, Itera
     header = [name.strip() for name in first[1]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        return FileSummary(error=f"{path}: column(s) {', '.join(repeated)} appear more than once in the header"), iter(())
+        return FileSummary(
+            error=f"{path}: column(s) {', '.join(repeated)} appear more than once in the header"
+        ), iter(())
     layout = detect_layout(header)
     if layout is None:
         return FileSummary(error=f"{path}: {unrecognised_header(header)}"), iter(())
@@ -225,7 +236,9 @@ def _parse_one(path: str) -> Iterator[pd.DataFrame]:
             if batch:
                 yield _frame(path, batch)
     except (LandingFileError, OSError) as error:
-        summary.error = str(error) if isinstance(error, LandingFileError) else f"{path}: could not be read ({error})"
+        summary.error = (
+            str(error) if isinstance(error, LandingFileError) else f"{path}: could not be read ({error})"
+        )
     empty_row = [None] * (len(ROW_COLUMNS))
     record = (path, *empty_row, summary.error, None if summary.error else summary.to_json())
     yield pd.DataFrame.from_records([record], columns=list(PARSED_COLUMNS))

@@ -61,7 +61,10 @@ def source_schema_check(changes: Mapping[str, Mapping[str, Sequence[str]]]) -> d
     missing, new = changes["missing"], changes["new"]
 
     def by_file_name(columns: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-        return {column: sorted(path.rsplit("/", 1)[-1] for path in paths) for column, paths in sorted(columns.items())}
+        return {
+            column: sorted(path.rsplit("/", 1)[-1] for path in paths)
+            for column, paths in sorted(columns.items())
+        }
 
     return dg.AssetCheckResult(
         asset_key=BRONZE_TABLE,

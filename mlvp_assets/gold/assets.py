@@ -28,12 +28,16 @@ def gold_listings(context: dg.AssetExecutionContext, spark: DeltaSparkResource, 
     day = partition_day(context)
     session = spark.spark_session
     path = storage.table_path(GOLD_TABLE)
-    replace_partition(enrich_listings(read_partition(session, storage.table_path(SILVER_TABLE), day)), path, day)
+    replace_partition(
+        enrich_listings(read_partition(session, storage.table_path(SILVER_TABLE), day)), path, day
+    )
     gold = read_partition(session, path, day)
     rows = gold.count()
     if rows == 0:
         # Not materialized: everything downstream (predictions, drift, dashboard) is skipped, not failed.
-        context.log.warning(f"no gold rows for {day}: nothing to score or monitor; downstream steps are skipped")
+        context.log.warning(
+            f"no gold rows for {day}: nothing to score or monitor; downstream steps are skipped"
+        )
         return
     yield dg.MaterializeResult(metadata=table_metadata(session, path, gold, rows))
 
@@ -56,5 +60,9 @@ def gold_listings_match_contract(
     return dg.AssetCheckResult(
         passed=not contract_failures,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"contract": "GoldListing", "contract_failures": contract_failures, "failed_rules": failed_rules},
+        metadata={
+            "contract": "GoldListing",
+            "contract_failures": contract_failures,
+            "failed_rules": failed_rules,
+        },
     )

@@ -4,8 +4,6 @@ count and sample what failed."""
 
 from __future__ import annotations
 
-from pyspark.sql import functions as F
-
 from mlvp_assets.gold.transform import AGGREGATED_REVIEW_SCORES
 from mlvp_assets.quality.contracts import MAX_AGGREGATED_REVIEW_SCORES
 from mlvp_assets.quality.listing_rules import listing_rules

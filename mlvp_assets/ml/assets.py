@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import read_table, table_exists, table_metadata, table_version
 from mlvp_assets.gold.rules import GOLD_TABLE
+from mlvp_assets.jobs import training_job
 from mlvp_assets.ml.features import TargetTransform
 from mlvp_assets.ml.registry import (
     CHALLENGER,
@@ -40,7 +41,6 @@ from mlvp_assets.ml.training import (
     split_frames,
     train_price_model,
 )
-from mlvp_assets.jobs import training_job
 from mlvp_assets.resources.mlflow import active_run_id, run_marked_failed_on_error
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
@@ -104,7 +104,9 @@ class PromotionConfig(dg.Config):
 def _pinned_table(session: SparkSession, path: str) -> tuple[DataFrame, int]:
     """The table at its current version, and that version, so what is recorded is what was read."""
     if not table_exists(session, path):
-        raise FileNotFoundError(f"Delta table {path} does not exist yet: materialize its upstream asset first")
+        raise FileNotFoundError(
+            f"Delta table {path} does not exist yet: materialize its upstream asset first"
+        )
     version = table_version(session, path)
     return session.read.format("delta").option("versionAsOf", version).load(path), version
 
@@ -135,7 +137,9 @@ def training_set(
     path = storage.table_path(TRAINING_SET_TABLE)
     snapshot = snapshot.cache()
     try:
-        rows_per_split = {row[SPLIT_COLUMN]: row["count"] for row in snapshot.groupBy(SPLIT_COLUMN).count().collect()}
+        rows_per_split = {
+            row[SPLIT_COLUMN]: row["count"] for row in snapshot.groupBy(SPLIT_COLUMN).count().collect()
+        }
         if set(rows_per_split) != {TRAIN, VALIDATION, TEST}:
             # Checked before writing, so the previous snapshot stays the current version.
             raise ValueError(f"too few listings in gold to fill train, validation and test: {rows_per_split}")
@@ -251,7 +255,9 @@ def challenger_beats_champion(
     models = {CHALLENGER: load_version(name, challenger_version)}
     if champion_version is not None:
         models[CHAMPION] = load_version(name, champion_version)
-    comparison = metrics_on_common_rows(models, test, baseline_price=median_price(train.unionByName(validation)))
+    comparison = metrics_on_common_rows(
+        models, test, baseline_price=median_price(train.unionByName(validation))
+    )
     decision = decide_promotion(
         comparison.metrics[CHALLENGER],
         comparison.metrics.get(CHAMPION),

@@ -102,7 +102,9 @@ def build_price_pipeline(params: ForestParams, transform: TargetTransform, seed:
                 stringOrderType="frequencyDesc",
             ),
             # "skip" too: a row with a missing number is left out, like one with an unseen category.
-            VectorAssembler(inputCols=[*indexed, *NUMERIC_FEATURES], outputCol=FEATURES_VECTOR, handleInvalid="skip"),
+            VectorAssembler(
+                inputCols=[*indexed, *NUMERIC_FEATURES], outputCol=FEATURES_VECTOR, handleInvalid="skip"
+            ),
             RandomForestRegressor(
                 featuresCol=FEATURES_VECTOR,
                 labelCol=LABEL,
@@ -130,7 +132,8 @@ def category_labels(model: PipelineModel) -> dict[str, list[str]]:
 def unscorable_condition(model: PipelineModel) -> Column:
     """True for a row the model skips: a category it never saw, or a missing feature value."""
     unseen = [
-        F.col(column).isNull() | ~F.col(column).isin(labels) for column, labels in category_labels(model).items()
+        F.col(column).isNull() | ~F.col(column).isin(labels)
+        for column, labels in category_labels(model).items()
     ]
     missing = [F.col(column).isNull() | F.isnan(F.col(column).cast("double")) for column in NUMERIC_FEATURES]
     return reduce(or_, [*unseen, *missing])

@@ -33,7 +33,9 @@ def load_version(name: str, version: str | int) -> PipelineModel:
     return mlflow.spark.load_model(version_uri(name, version))
 
 
-def register_challenger(client: MlflowClient, model_uri: str, name: str, tags: dict[str, str]) -> ModelVersion:
+def register_challenger(
+    client: MlflowClient, model_uri: str, name: str, tags: dict[str, str]
+) -> ModelVersion:
     """Register ``model_uri`` as a new version of ``name`` (created if needed), alias ``challenger``."""
     version = mlflow.register_model(model_uri, name, tags=tags)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
@@ -80,7 +82,9 @@ def decide_promotion(
             if mine > theirs * (1 + tolerance)
         ]
         if worse:
-            reasons.append(f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: {'; '.join(worse)}")
+            reasons.append(
+                f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: {'; '.join(worse)}"
+            )
     required_mae = baseline.mae * (1 - baseline_margin)
     improvement = 1 - challenger.mae / baseline.mae
     if challenger.mae > required_mae:
@@ -104,7 +108,11 @@ def decide_promotion(
 
 
 def record_decision(
-    client: MlflowClient, name: str, challenger_version: str, decision: PromotionDecision, tags: dict[str, str]
+    client: MlflowClient,
+    name: str,
+    challenger_version: str,
+    decision: PromotionDecision,
+    tags: dict[str, str],
 ) -> None:
     """Tag the challenger's version with the decision and ``tags``; move ``champion`` to it if promoted."""
     for key, value in {

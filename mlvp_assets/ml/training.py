@@ -64,16 +64,22 @@ def latest_listings(gold: DataFrame) -> DataFrame:
     on both sides of the train/test line.
     """
     latest_first = Window.partitionBy(LISTING_ID).orderBy(F.col(PARTITION_COLUMN).desc())
-    return gold.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
+    return (
+        gold.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
+    )
 
 
 def split_bucket(seed: int) -> Column:
     """A listing's place in [0, 1), fixed by its id and the seed: a listing keeps its split as
     gold grows, so a later model is never tested on listings an earlier one trained on."""
-    return F.pmod(F.xxhash64(F.col(LISTING_ID), F.lit(seed)), F.lit(_SPLIT_BUCKETS)) / F.lit(float(_SPLIT_BUCKETS))
+    return F.pmod(F.xxhash64(F.col(LISTING_ID), F.lit(seed)), F.lit(_SPLIT_BUCKETS)) / F.lit(
+        float(_SPLIT_BUCKETS)
+    )
 
 
-def assign_splits(listings: DataFrame, seed: int, test_fraction: float, validation_fraction: float) -> DataFrame:
+def assign_splits(
+    listings: DataFrame, seed: int, test_fraction: float, validation_fraction: float
+) -> DataFrame:
     """Add ``split``: ``test_fraction`` of the listings go to test; of the rest,
     ``validation_fraction`` go to validation (for tuning) and the others to train."""
     for name, value in (("test_fraction", test_fraction), ("validation_fraction", validation_fraction)):
@@ -83,7 +89,9 @@ def assign_splits(listings: DataFrame, seed: int, test_fraction: float, validati
     validation_end = test_fraction + (1 - test_fraction) * validation_fraction
     return listings.withColumn(
         SPLIT_COLUMN,
-        F.when(bucket < test_fraction, F.lit(TEST)).when(bucket < validation_end, F.lit(VALIDATION)).otherwise(F.lit(TRAIN)),
+        F.when(bucket < test_fraction, F.lit(TEST))
+        .when(bucket < validation_end, F.lit(VALIDATION))
+        .otherwise(F.lit(TRAIN)),
     )
 
 
@@ -101,7 +109,9 @@ def build_training_set(
         gold = gold.where(F.col(PARTITION_COLUMN) >= F.lit(start_date))
     if end_date is not None:
         gold = gold.where(F.col(PARTITION_COLUMN) <= F.lit(end_date))
-    listings = latest_listings(gold).select(*[column for column in TRAINING_SET_COLUMNS if column != SPLIT_COLUMN])
+    listings = latest_listings(gold).select(
+        *[column for column in TRAINING_SET_COLUMNS if column != SPLIT_COLUMN]
+    )
     return assign_splits(listings, seed, test_fraction, validation_fraction)
 
 
@@ -176,7 +186,9 @@ class SearchSpace:
             "num_trees": integer("num_trees", self.num_trees),
             "max_depth": integer("max_depth", self.max_depth),
             "min_instances_per_node": integer("min_instances_per_node", self.min_instances_per_node),
-            "feature_subset_strategy": hp.choice("feature_subset_strategy", list(self.feature_subset_strategies)),
+            "feature_subset_strategy": hp.choice(
+                "feature_subset_strategy", list(self.feature_subset_strategies)
+            ),
             "max_bins": integer("max_bins", self.max_bins),
         }
 
@@ -241,7 +253,9 @@ def fit_price_model(
     return build_price_pipeline(params, settings.target_transform, settings.seed).fit(labelled)
 
 
-def tune_price_model(train: DataFrame, validation: DataFrame, settings: TrainingSettings) -> list[TrialResult]:
+def tune_price_model(
+    train: DataFrame, validation: DataFrame, settings: TrainingSettings
+) -> list[TrialResult]:
     """hyperopt TPE over the search space, minimising validation MAE; each evaluation is a
     nested MLflow run under the active run with its parameters and train/validation metrics.
 
@@ -262,13 +276,17 @@ def tune_price_model(train: DataFrame, validation: DataFrame, settings: Training
             train_metrics = regression_metrics(model.transform(train))
             validation_metrics = regression_metrics(model.transform(validation))
             mlflow.log_params({**params.spark_params(), "trial": number})
-            mlflow.log_metrics({**train_metrics.prefixed("train"), **validation_metrics.prefixed("validation")})
+            mlflow.log_metrics(
+                {**train_metrics.prefixed("train"), **validation_metrics.prefixed("validation")}
+            )
         results.append(TrialResult(number, params, train_metrics, validation_metrics, run.info.run_id))
         return {"loss": validation_metrics.mae, "status": hyperopt.STATUS_OK}
 
     # TPE draws at random until it has n_startup_jobs results (20 by default); scale that down
     # so that a small budget still gets some model-guided draws.
-    algorithm = functools.partial(hyperopt.tpe.suggest, n_startup_jobs=min(20, max(2, settings.max_evals // 3)))
+    algorithm = functools.partial(
+        hyperopt.tpe.suggest, n_startup_jobs=min(20, max(2, settings.max_evals // 3))
+    )
     hyperopt.fmin(
         objective,
         settings.space.hyperopt_space(),
@@ -345,12 +363,16 @@ class Comparison:
     unscored_rows: dict[str, int]
 
 
-def metrics_on_common_rows(models: dict[str, PipelineModel], rows: DataFrame, baseline_price: float) -> Comparison:
+def metrics_on_common_rows(
+    models: dict[str, PipelineModel], rows: DataFrame, baseline_price: float
+) -> Comparison:
     """Score ``rows`` (one per listing) with every model and compare on the rows all of them
     scored, so that a model skipping a hard row (an unseen category) gains nothing from it."""
     scored = rows.select(LISTING_ID, TARGET)
     for name, model in models.items():
-        predictions = model.transform(rows).select(LISTING_ID, F.col(PREDICTION).alias(f"{PREDICTION}_{name}"))
+        predictions = model.transform(rows).select(
+            LISTING_ID, F.col(PREDICTION).alias(f"{PREDICTION}_{name}")
+        )
         scored = scored.join(predictions, LISTING_ID, "inner")
     scored = scored.cache()
     try:
@@ -358,7 +380,9 @@ def metrics_on_common_rows(models: dict[str, PipelineModel], rows: DataFrame, ba
             metrics={name: regression_metrics(scored, prediction=f"{PREDICTION}_{name}") for name in models},
             baseline=constant_prediction_metrics(scored, baseline_price),
             rows=scored.count(),
-            unscored_rows={name: rows.where(unscorable_condition(model)).count() for name, model in models.items()},
+            unscored_rows={
+                name: rows.where(unscorable_condition(model)).count() for name, model in models.items()
+            },
         )
     finally:
         scored.unpersist()

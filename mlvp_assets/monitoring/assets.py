@@ -13,12 +13,27 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.bronze.rules import INGESTION_LOG
-from mlvp_assets.delta_tables import read_partition, read_table, replace_partition, table_exists, table_metadata, upsert
+from mlvp_assets.delta_tables import (
+    read_partition,
+    read_table,
+    replace_partition,
+    table_exists,
+    table_metadata,
+    upsert,
+)
+from mlvp_assets.files import is_local_path, local_path, write_text
 from mlvp_assets.gold.rules import GOLD_TABLE
 from mlvp_assets.ml.assets import TRAINING_SET_TABLE
 from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
 from mlvp_assets.monitoring.dashboard import collect_dashboard_data, render_dashboard
-from mlvp_assets.monitoring.drift import DataDrift, ModelDrift, data_drift, day_error, model_drift, sample_to_pandas
+from mlvp_assets.monitoring.drift import (
+    DataDrift,
+    ModelDrift,
+    data_drift,
+    day_error,
+    model_drift,
+    sample_to_pandas,
+)
 from mlvp_assets.monitoring.names import (
     DATA_DRIFT_LOG,
     DATA_DRIFT_REPORT,
@@ -33,13 +48,14 @@ from mlvp_assets.monitoring.scoring import (
     load_registered_version,
     score_listings,
     top_unseen_values,
+)
+from mlvp_assets.monitoring.scoring import (
     unseen_listings as find_unseen_listings,
 )
 from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.quality.log import DATA_QUALITY_LOG
 from mlvp_assets.resources.mlflow import ModelRegistryResource
 from mlvp_assets.resources.spark import DeltaSparkResource
-from mlvp_assets.files import is_local_path, local_path, write_text
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 
@@ -49,7 +65,7 @@ LATEST_DASHBOARD = "latest.html"
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _link(path: str) -> dict[str, dg.MetadataValue]:
@@ -204,7 +220,9 @@ class DriftConfig(dg.Config):
 def _training_reference(session: SparkSession, storage: StorageResource) -> DataFrame:
     path = storage.table_path(TRAINING_SET_TABLE)
     if not table_exists(session, path):
-        raise FileNotFoundError(f"the training set {path} does not exist: run training_job first (it is the reference)")
+        raise FileNotFoundError(
+            f"the training set {path} does not exist: run training_job first (it is the reference)"
+        )
     return read_table(session, path)
 
 
@@ -253,19 +271,32 @@ DATA_DRIFT_LOG_SCHEMA = (
         )
     ],
 )
-def data_drift_report(context: dg.AssetExecutionContext, config: DriftConfig, spark: DeltaSparkResource, storage: StorageResource):
+def data_drift_report(
+    context: dg.AssetExecutionContext,
+    config: DriftConfig,
+    spark: DeltaSparkResource,
+    storage: StorageResource,
+):
     day = partition_day(context)
     session = spark.spark_session
     columns = list(FEATURE_COLUMNS)
-    current = sample_to_pandas(read_partition(session, storage.table_path(GOLD_TABLE), day), columns, config.sample_cap, config.seed)
+    current = sample_to_pandas(
+        read_partition(session, storage.table_path(GOLD_TABLE), day), columns, config.sample_cap, config.seed
+    )
     if current.empty:
         raise ValueError(f"gold_listings has no rows for {day}: nothing to compare with the training set")
-    reference = sample_to_pandas(_training_reference(session, storage), columns, config.sample_cap, config.seed)
+    reference = sample_to_pandas(
+        _training_reference(session, storage), columns, config.sample_cap, config.seed
+    )
     snapshot, drift = data_drift(reference, current, config.drift_share)
     report = _report_path(storage, "data_drift", day)
     write_text(report, snapshot.get_html_str(as_iframe=False))
     log_path = storage.table_path(DATA_DRIFT_LOG)
-    replace_partition(session.createDataFrame([_data_drift_log_row(day, drift, report)], DATA_DRIFT_LOG_SCHEMA), log_path, day)
+    replace_partition(
+        session.createDataFrame([_data_drift_log_row(day, drift, report)], DATA_DRIFT_LOG_SCHEMA),
+        log_path,
+        day,
+    )
     figures = {
         "dataset_drift": drift.dataset_drift,
         "drifted_share": dg.MetadataValue.float(round(drift.drifted_share, 4)),
@@ -274,7 +305,9 @@ def data_drift_report(context: dg.AssetExecutionContext, config: DriftConfig, sp
         "reference_rows": drift.reference_rows,
         "current_rows": drift.current_rows,
     }
-    yield dg.MaterializeResult(metadata={**figures, **_link(report), "drift_log_path": dg.MetadataValue.path(log_path)})
+    yield dg.MaterializeResult(
+        metadata={**figures, **_link(report), "drift_log_path": dg.MetadataValue.path(log_path)}
+    )
     yield dg.AssetCheckResult(
         check_name="no_data_drift",
         passed=not drift.dataset_drift,
@@ -286,7 +319,9 @@ def data_drift_report(context: dg.AssetExecutionContext, config: DriftConfig, sp
         metadata={
             **figures,
             **_link(report),
-            "column_scores": dg.MetadataValue.json({c.column: {"test": c.test, "score": c.score} for c in drift.columns}),
+            "column_scores": dg.MetadataValue.json(
+                {c.column: {"test": c.test, "score": c.score} for c in drift.columns}
+            ),
         },
     )
 
@@ -301,7 +336,9 @@ MODEL_DRIFT_LOG_SCHEMA = (
 )
 
 
-def _model_drift_log_row(day: dt.date, drift: ModelDrift, name: str, version: int, report: str) -> dict[str, object]:
+def _model_drift_log_row(
+    day: dt.date, drift: ModelDrift, name: str, version: int, report: str
+) -> dict[str, object]:
     return {
         PARTITION_COLUMN: day,
         "model_drift": drift.model_drift,
@@ -361,11 +398,15 @@ def model_drift_report(
     predictions = read_partition(session, storage.table_path(PREDICTIONS_TABLE), day)
     versions = predictions.select("model_name", "model_version").distinct().collect()
     if len(versions) != 1:
-        raise ValueError(f"daily_predictions of {day} must come from exactly one model version, found {versions}")
+        raise ValueError(
+            f"daily_predictions of {day} must come from exactly one model version, found {versions}"
+        )
     name, version = versions[0]["model_name"], int(versions[0]["model_version"])
     scoring_model = load_registered_version(model_registry.client(), name, str(version))
     if scoring_model.test_mae is None or scoring_model.test_rmse is None:
-        raise ValueError(f"the training run {scoring_model.run_id} of {name} version {version} logged no test_mae/test_rmse")
+        raise ValueError(
+            f"the training run {scoring_model.run_id} of {name} version {version} logged no test_mae/test_rmse"
+        )
     reference_rows = scoring_model.model.transform(_training_reference(session, storage))
     reference = sample_to_pandas(reference_rows, [PREDICTION, TARGET], config.sample_cap, config.seed)
     current = sample_to_pandas(predictions, [PREDICTION, TARGET], config.sample_cap, config.seed)
@@ -392,7 +433,9 @@ def model_drift_report(
         "training_rmse": dg.MetadataValue.float(round(drift.training_rmse, 2)),
         "model_version": version,
     }
-    yield dg.MaterializeResult(metadata={**figures, **_link(report), "drift_log_path": dg.MetadataValue.path(log_path)})
+    yield dg.MaterializeResult(
+        metadata={**figures, **_link(report), "drift_log_path": dg.MetadataValue.path(log_path)}
+    )
     yield dg.AssetCheckResult(
         check_name="no_model_drift",
         passed=not drift.model_drift,
@@ -429,7 +472,10 @@ class DashboardConfig(dg.Config):
     partitions_def=daily_partitions,
 )
 def daily_dashboard(
-    context: dg.AssetExecutionContext, config: DashboardConfig, spark: DeltaSparkResource, storage: StorageResource
+    context: dg.AssetExecutionContext,
+    config: DashboardConfig,
+    spark: DeltaSparkResource,
+    storage: StorageResource,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     session = spark.spark_session
@@ -449,7 +495,10 @@ def daily_dashboard(
     page = render_dashboard(data, reports)
     path = storage.dashboard_path(f"{day.isoformat()}.html")
     write_text(path, page)
-    pages = {"dashboard": dg.MetadataValue.url(_dashboard_url(storage, day)), "dashboard_path": dg.MetadataValue.path(path)}
+    pages = {
+        "dashboard": dg.MetadataValue.url(_dashboard_url(storage, day)),
+        "dashboard_path": dg.MetadataValue.path(path),
+    }
     is_latest = _is_latest(session, paths["predictions"], day)
     if is_latest:
         latest = storage.dashboard_path(LATEST_DASHBOARD)

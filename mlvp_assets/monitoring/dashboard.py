@@ -88,9 +88,13 @@ def collect_dashboard_data(
     day_rows = (
         pd.DataFrame(columns=[PREDICTION, TARGET])
         if predictions is None
-        else sample_to_pandas(predictions.where(F.col(DAY) == F.lit(day)), [PREDICTION, TARGET], sample_cap, seed)
+        else sample_to_pandas(
+            predictions.where(F.col(DAY) == F.lit(day)), [PREDICTION, TARGET], sample_cap, seed
+        )
     )
-    unseen_per_day = None if unseen is None else unseen.groupBy(DAY).agg(F.count(F.lit(1)).alias("rows")).orderBy(DAY)
+    unseen_per_day = (
+        None if unseen is None else unseen.groupBy(DAY).agg(F.count(F.lit(1)).alias("rows")).orderBy(DAY)
+    )
     top_unseen = None if unseen is None else (
         unseen.where(F.col(DAY) == F.lit(day))
         .select(F.explode(UNSEEN_FEATURES).alias("column", "value"))
@@ -109,32 +113,44 @@ def collect_dashboard_data(
         .select(DAY, "dataset_drift", "drifted_share", F.col("c.column").alias("column"), F.col("c.drifted").alias("drifted"))
         .orderBy(DAY, "column")
     )  # fmt: skip
-    error = None if model_drift_log is None else model_drift_log.select(
-        DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
-    ).orderBy(DAY)
+    error = (
+        None
+        if model_drift_log is None
+        else model_drift_log.select(
+            DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
+        ).orderBy(DAY)
+    )
     landing = None
     if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
         landing = (
-            latest_decisions(ingestion_log.where(F.col(DAY) > F.lit(day - dt.timedelta(days=LANDING_HISTORY_DAYS))))
+            latest_decisions(
+                ingestion_log.where(F.col(DAY) > F.lit(day - dt.timedelta(days=LANDING_HISTORY_DAYS)))
+            )
             .groupBy(DAY, "status")
             .agg(
                 F.count_distinct("path").alias("files"),
                 F.sum("row_count").alias("rows"),
                 F.array_sort(F.collect_set("layout")).alias("layouts"),
-                F.array_sort(F.array_distinct(F.flatten(F.collect_list("missing_columns")))).alias("missing_columns"),
+                F.array_sort(F.array_distinct(F.flatten(F.collect_list("missing_columns")))).alias(
+                    "missing_columns"
+                ),
                 F.array_sort(F.array_distinct(F.flatten(F.collect_list("new_columns")))).alias("new_columns"),
             )
             .orderBy(DAY, "status")
         )
     return DashboardData(
         day=day,
-        predictions_per_day=_pandas(per_day, [DAY, "rows", "p10", "median", "p90", "mean_price", "model_version"]),
+        predictions_per_day=_pandas(
+            per_day, [DAY, "rows", "p10", "median", "p90", "mean_price", "model_version"]
+        ),
         day_predictions=day_rows,
         unseen_per_day=_pandas(unseen_per_day, [DAY, "rows"]),
         top_unseen_values=_pandas(top_unseen, ["column", "value", "rows"]),
         quality_failures=_pandas(failures, [DAY, "rule", "failed_rows"]),
         data_drift=_pandas(drift_columns, [DAY, "dataset_drift", "drifted_share", "column", "drifted"]),
-        model_drift=_pandas(error, [DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"]),
+        model_drift=_pandas(
+            error, [DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"]
+        ),
         landing=_pandas(landing, LANDING_COLUMNS),
     )
 
@@ -145,7 +161,9 @@ def _empty(figure: go.Figure, message: str) -> go.Figure:
 
 
 def _layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
-    figure.update_layout(title=title, height=height, margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white")
+    figure.update_layout(
+        title=title, height=height, margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white"
+    )
     return figure
 
 
@@ -158,7 +176,12 @@ def _by_day(figure: go.Figure, **where: int) -> go.Figure:
 def _stacked(top: str, bottom: str) -> go.Figure:
     """A small chart over a large one, sharing the day axis."""
     return make_subplots(
-        rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.08, subplot_titles=(top, bottom)
+        rows=2,
+        cols=1,
+        row_heights=[0.3, 0.7],
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=(top, bottom),
     )
 
 
@@ -169,9 +192,17 @@ def predictions_figure(data: DashboardData) -> go.Figure:
         return _layout(_empty(figure, "no predictions yet"), "Predictions per day", 440)
     figure.add_bar(x=per_day[DAY], y=per_day["rows"], name="predicted rows", row=1, col=1)
     for column, name in (("p10", "10th percentile"), ("median", "median"), ("p90", "90th percentile")):
-        figure.add_scatter(x=per_day[DAY], y=per_day[column], mode="lines+markers", name=f"{name} prediction", row=2, col=1)
+        figure.add_scatter(
+            x=per_day[DAY], y=per_day[column], mode="lines+markers", name=f"{name} prediction", row=2, col=1
+        )
     figure.add_scatter(
-        x=per_day[DAY], y=per_day["mean_price"], mode="lines", name="mean actual price", line={"dash": "dot"}, row=2, col=1
+        x=per_day[DAY],
+        y=per_day["mean_price"],
+        mode="lines",
+        name="mean actual price",
+        line={"dash": "dot"},
+        row=2,
+        col=1,
     )
     figure.update_yaxes(title_text="price ($)", row=2, col=1)
     return _by_day(_layout(figure, "Predictions per day", 440))
@@ -193,13 +224,17 @@ def model_version_figure(data: DashboardData) -> go.Figure:
     figure = go.Figure()
     if per_day.empty:
         return _layout(_empty(figure, "no predictions yet"), "Model version in use", 260)
-    figure.add_scatter(x=per_day[DAY], y=per_day["model_version"], mode="lines+markers", line={"shape": "hv"}, name="version")
+    figure.add_scatter(
+        x=per_day[DAY], y=per_day["model_version"], mode="lines+markers", line={"shape": "hv"}, name="version"
+    )
     figure.update_yaxes(title_text="champion version", dtick=1)
     return _by_day(_layout(figure, "Model version in use", 260))
 
 
 def unseen_figure(data: DashboardData) -> go.Figure:
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("unseen rows per day", f"unseen values on {data.day}"))
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("unseen rows per day", f"unseen values on {data.day}")
+    )
     if data.unseen_per_day.empty and data.predictions_per_day.empty:
         return _layout(_empty(figure, "no scored day yet"), "Rows the model could not score")
     # A scored day without unseen rows has no row in unseen_listings: show it as a zero.
@@ -255,7 +290,9 @@ def error_figure(data: DashboardData) -> go.Figure:
         ("day_rmse", "RMSE of the day", None),
         ("training_rmse", "test RMSE at training", "dash"),
     ):
-        figure.add_scatter(x=error[DAY], y=error[column], mode="lines+markers", name=name, line={"dash": dash})
+        figure.add_scatter(
+            x=error[DAY], y=error[column], mode="lines+markers", name=name, line={"dash": dash}
+        )
     flagged = error[error["model_drift"].astype(bool)]
     figure.add_scatter(
         x=flagged[DAY], y=flagged["day_mae"], mode="markers", name="model drift flagged",
@@ -298,8 +335,12 @@ def _cards(data: DashboardData) -> dict[str, str]:
         "model version": data.model_version,
         "predicted rows": str(int(today["rows"].iloc[0])) if not today.empty else "0",
         "unseen rows": str(int(unseen["rows"].iloc[0])) if not unseen.empty else "0",
-        "data drift": ("yes" if bool(drift["dataset_drift"].iloc[0]) else "no") if not drift.empty else "not measured",
-        "model drift": ("yes" if bool(error["model_drift"].iloc[0]) else "no") if not error.empty else "not measured",
+        "data drift": ("yes" if bool(drift["dataset_drift"].iloc[0]) else "no")
+        if not drift.empty
+        else "not measured",
+        "model drift": ("yes" if bool(error["model_drift"].iloc[0]) else "no")
+        if not error.empty
+        else "not measured",
         "MAE of the day": f"{error['day_mae'].iloc[0]:.1f}" if not error.empty else "-",
     }
 
@@ -325,12 +366,25 @@ def landing_summary(data: DashboardData) -> tuple[str, str]:
     rows = []
     for day, decisions in data.landing.groupby(DAY, sort=True):
         files = ", ".join(f"{int(r.files)} {r.status}" for r in decisions.itertuples())
-        layouts = sorted({layout for r in decisions.itertuples() for layout in (r.layouts if r.layouts is not None else []) if layout})
+        layouts = sorted(
+            {
+                layout
+                for r in decisions.itertuples()
+                for layout in (r.layouts if r.layouts is not None else [])
+                if layout
+            }
+        )
         ingested_rows = int(_written(decisions)["rows"].sum())
         cells = (day, files, str(ingested_rows), ", ".join(layouts), _source_change(decisions))
         rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
-    head = "".join(f"<th>{name}</th>" for name in ("day", "files", "rows ingested", "layouts", "source columns"))
-    table = f'<table class="landing"><tr>{head}</tr>{"".join(rows)}</table>' if rows else "<p>No landing files logged.</p>"
+    head = "".join(
+        f"<th>{name}</th>" for name in ("day", "files", "rows ingested", "layouts", "source columns")
+    )
+    table = (
+        f'<table class="landing"><tr>{head}</tr>{"".join(rows)}</table>'
+        if rows
+        else "<p>No landing files logged.</p>"
+    )
     return sentence, table
 
 
@@ -341,10 +395,14 @@ def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -
     parsed, and an auto-fit grid would give the first chart the whole width at that moment.
     """
     charts = [
-        figure(data).to_html(full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False, "responsive": True})
+        figure(data).to_html(
+            full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False, "responsive": True}
+        )
         for index, figure in enumerate(FIGURES)
     ]
-    cards = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in _cards(data).items())
+    cards = "".join(
+        f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in _cards(data).items()
+    )
     link_items = "".join(
         f'<a href="{html.escape(target)}">{html.escape(name)}</a> ' for name, target in (links or {}).items()
     )
@@ -357,6 +415,6 @@ def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -
 <section class="source"><h2>Landing files and the source</h2>
 <p id="source-change">On {data.day}: {html.escape(source_sentence)}.</p>
 {landing_table}</section>
-<div class="grid">{"".join(f'<section>{chart}</section>' for chart in charts)}</div>
+<div class="grid">{"".join(f"<section>{chart}</section>" for chart in charts)}</div>
 </body></html>
 """

@@ -68,7 +68,9 @@ def _value_drifts(snapshot: Snapshot) -> dict[str, ColumnDrift]:
         if not config["type"].endswith(":ValueDrift"):
             continue
         if metric["id"] not in statuses:
-            raise RuntimeError(f"Evidently reported no drift test for {metric['metric_name']}; was include_tests set?")
+            raise RuntimeError(
+                f"Evidently reported no drift test for {metric['metric_name']}; was include_tests set?"
+            )
         drifts[config["column"]] = ColumnDrift(
             column=config["column"],
             test=config["method"],
@@ -79,7 +81,9 @@ def _value_drifts(snapshot: Snapshot) -> dict[str, ColumnDrift]:
     return drifts
 
 
-def _run(report: Report, reference: pd.DataFrame, current: pd.DataFrame, definition: DataDefinition) -> Snapshot:
+def _run(
+    report: Report, reference: pd.DataFrame, current: pd.DataFrame, definition: DataDefinition
+) -> Snapshot:
     with warnings.catch_warnings():
         # scipy's chi-square divides by zero for a category absent from the reference (a new
         # neighbourhood); Evidently's verdict for it is right, the warning is noise.
@@ -109,7 +113,9 @@ FEATURES_DEFINITION = DataDefinition(
 )
 
 
-def data_drift(reference: pd.DataFrame, current: pd.DataFrame, drift_share: float) -> tuple[Snapshot, DataDrift]:
+def data_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, drift_share: float
+) -> tuple[Snapshot, DataDrift]:
     """Evidently's DataDriftPreset over the model's features of ``current`` against ``reference``."""
     if not 0 < drift_share <= 1:
         raise ValueError(f"drift_share must be in (0, 1], got {drift_share}")

@@ -62,7 +62,9 @@ def champion_version(client: MlflowClient, name: str) -> tuple[str, str]:
     return str(version.version), str(version.run_id)
 
 
-def load_registered_version(client: MlflowClient, name: str, version: str, run_id: str | None = None) -> Champion:
+def load_registered_version(
+    client: MlflowClient, name: str, version: str, run_id: str | None = None
+) -> Champion:
     """Version ``version`` of ``name``: its model and the test error its training run logged."""
     run_id = run_id or str(client.get_model_version(name, version).run_id)
     metrics = client.get_run(run_id).data.metrics
@@ -114,11 +116,15 @@ def _unseen_entries(model: PipelineModel) -> list[Column]:
     return entries
 
 
-def unseen_listings(champion: Champion, gold: DataFrame, predictions: DataFrame, recorded_at: dt.datetime) -> DataFrame:
+def unseen_listings(
+    champion: Champion, gold: DataFrame, predictions: DataFrame, recorded_at: dt.datetime
+) -> DataFrame:
     """The gold rows missing from ``predictions`` (joined on listing_id and day), with the map of
     the feature values the model did not know. A row missing for another reason would have an
     empty map; :func:`coverage` counts those."""
-    skipped = gold.join(predictions.select(LISTING_ID, PARTITION_COLUMN), [LISTING_ID, PARTITION_COLUMN], "left_anti")
+    skipped = gold.join(
+        predictions.select(LISTING_ID, PARTITION_COLUMN), [LISTING_ID, PARTITION_COLUMN], "left_anti"
+    )
     entries = F.filter(F.array(*_unseen_entries(champion.model)), lambda entry: entry.isNotNull())
     return skipped.select(
         LISTING_ID,
@@ -164,13 +170,19 @@ def coverage(gold: DataFrame, predictions: DataFrame, unseen: DataFrame) -> Cove
     marked = (
         gold.select(*keys, F.lit(True).alias("in_gold"))
         .join(predictions.select(*keys, F.lit(True).alias("predicted")), keys, "full_outer")
-        .join(unseen.select(*keys, F.lit(True).alias("unseen"), F.size(UNSEEN_FEATURES).alias("reasons")), keys, "full_outer")
+        .join(
+            unseen.select(*keys, F.lit(True).alias("unseen"), F.size(UNSEEN_FEATURES).alias("reasons")),
+            keys,
+            "full_outer",
+        )
     )
     row = marked.agg(
         F.count_if(F.col("in_gold")).alias("gold_rows"),
         F.count_if(F.col("predicted")).alias("predicted_rows"),
         F.count_if(F.col("unseen")).alias("unseen_rows"),
-        F.count_if(F.col("in_gold") & F.col("predicted").isNull() & F.col("unseen").isNull()).alias("in_neither"),
+        F.count_if(F.col("in_gold") & F.col("predicted").isNull() & F.col("unseen").isNull()).alias(
+            "in_neither"
+        ),
         F.count_if(F.col("predicted") & F.col("unseen")).alias("in_both"),
         F.count_if(F.col("unseen") & (F.col("reasons") == 0)).alias("unexplained_unseen"),
         F.count_if(F.col("in_gold").isNull()).alias("not_in_gold"),

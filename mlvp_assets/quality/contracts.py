@@ -88,5 +88,7 @@ def contract_errors(model: type[pa.DataFrameModel], df: DataFrame) -> list[dict[
     for category in errors.values():
         for reason, entries in category.items():
             for error in entries:
-                failures.append({"reason": reason, "column": error.get("column", ""), "check": error["check"]})
+                failures.append(
+                    {"reason": reason, "column": error.get("column", ""), "check": error["check"]}
+                )
     return failures

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-
 ValueOf = Callable[[str], Column]
 
 
@@ -79,7 +78,10 @@ def evaluate_rules(
     (the column's value as stored in ``df``)."""
     counts = df.agg(
         F.count(F.lit(1)).alias("__total"),
-        *[F.sum(rule.violation(value_of).cast("long")).alias(f"__rule_{index}") for index, rule in enumerate(rules)],
+        *[
+            F.sum(rule.violation(value_of).cast("long")).alias(f"__rule_{index}")
+            for index, rule in enumerate(rules)
+        ],
     ).first()
     total = int(counts["__total"])
     results = []
@@ -87,7 +89,12 @@ def evaluate_rules(
         failed = int(counts[f"__rule_{index}"] or 0)
         samples: tuple[str, ...] = ()
         if failed and sample_size:
-            rows = df.where(rule.violation(value_of)).select(F.col(rule.column).cast("string")).limit(sample_size).collect()
+            rows = (
+                df.where(rule.violation(value_of))
+                .select(F.col(rule.column).cast("string"))
+                .limit(sample_size)
+                .collect()
+            )
             samples = tuple("<null>" if row[0] is None else row[0] for row in rows)
         results.append(RuleResult(rule.name, rule.column, rule.action, failed, total, samples))
     return results

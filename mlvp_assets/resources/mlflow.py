@@ -87,7 +87,9 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_location: str) -> s
 def mlflow_tracking_with_artifact_location(init_context: dg.InitResourceContext) -> Iterator[Any]:
     config = init_context.resource_config
     if config["artifact_location"]:
-        ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_location"])
+        ensure_experiment(
+            config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_location"]
+        )
     yield from mlflow_tracking.resource_fn(init_context)
     mlflow.end_run()
 

@@ -115,7 +115,9 @@ def _assert_delta_loaded(spark: SparkSession, spark_config: dict[str, Any]) -> N
         jvm = spark.sparkContext._jvm  # type: ignore[union-attr]
         jvm.org.apache.spark.util.Utils.getContextOrSparkClassLoader().loadClass("io.delta.tables.DeltaTable")
     except Exception as error:
-        raise DeltaUnavailableError(_delta_help(spark_config, "the Delta classes are not on the classpath")) from error
+        raise DeltaUnavailableError(
+            _delta_help(spark_config, "the Delta classes are not on the classpath")
+        ) from error
 
 
 def _delta_help(spark_config: dict[str, Any], reason: str) -> str:

@@ -78,8 +78,13 @@ def silver_and_quarantined_listings(
     quarantined_stored = read_partition(session, quarantine_path, day)
     silver_count, quarantine_count = silver_rows.count(), quarantined_stored.count()
     duplicates_removed = clean_count - silver_count
-    results = [RuleResult(rule.name, rule.column, rule.action, failures.get(rule.name, 0), bronze_count) for rule in SILVER_RULES]
-    results.append(RuleResult(DUPLICATE_RULE, "listing_id", Action.DEDUPLICATE, duplicates_removed, bronze_count))
+    results = [
+        RuleResult(rule.name, rule.column, rule.action, failures.get(rule.name, 0), bronze_count)
+        for rule in SILVER_RULES
+    ]
+    results.append(
+        RuleResult(DUPLICATE_RULE, "listing_id", Action.DEDUPLICATE, duplicates_removed, bronze_count)
+    )
     record_rule_results(session, storage.table_path(DATA_QUALITY_LOG), day, SILVER_TABLE, results)
     accounting = {
         "bronze_rows": bronze_count,

@@ -29,7 +29,9 @@ def flag_rule_failures(bronze: DataFrame) -> DataFrame:
     optimizer. A malformed line breaks only ``row_has_expected_fields``: its values are not
     trustworthy enough to judge one by one.
     """
-    staged = bronze.select("*", *[typed_value(column).alias(TYPED_PREFIX + column) for column in LANDING_COLUMNS])
+    staged = bronze.select(
+        "*", *[typed_value(column).alias(TYPED_PREFIX + column) for column in LANDING_COLUMNS]
+    )
     return staged.withColumn(
         FAILED_RULES,
         F.when(F.col(MALFORMED_REASON).isNotNull(), F.array(F.lit(WELL_FORMED_RULE.name))).otherwise(
@@ -62,7 +64,9 @@ def deduplicate_listings(typed: DataFrame) -> DataFrame:
     latest_first = Window.partitionBy(PARTITION_COLUMN, LISTING_ID).orderBy(
         F.col(INGESTED_AT).desc(), F.col(SOURCE_FILE).desc(), F.col(SOURCE_LINE).desc()
     )
-    return typed.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
+    return (
+        typed.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
+    )
 
 
 def rule_failure_counts(flagged: DataFrame) -> dict[str, int]:

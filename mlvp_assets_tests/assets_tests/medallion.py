@@ -10,7 +10,11 @@ from mlvp_assets.delta_tables import read_table
 from mlvp_assets.gold.assets import gold_listings, gold_listings_match_contract
 from mlvp_assets.quality.log import DATA_QUALITY_LOG
 from mlvp_assets.schema import PARTITION_COLUMN
-from mlvp_assets.silver.assets import DUPLICATE_RULE, silver_and_quarantined_listings, silver_listings_match_contract
+from mlvp_assets.silver.assets import (
+    DUPLICATE_RULE,
+    silver_and_quarantined_listings,
+    silver_listings_match_contract,
+)
 
 INGEST_AND_CLEAN = [bronze_listings, silver_and_quarantined_listings]
 THREE_LAYERS = [*INGEST_AND_CLEAN, gold_listings]

@@ -34,12 +34,21 @@ BAD_FILES = {
     "missing_column.csv": csv_text([listing("M1")], WITHOUT_PRICE),
     "no_listing_id.csv": csv_text([listing("I1")], WITHOUT_LISTING_ID),
     "nulls.csv": csv_text(
-        [listing("N1", cancellation_policy=None), listing("N2", neighbourhood_cleansed="  "), listing("N3", price="")]
+        [
+            listing("N1", cancellation_policy=None),
+            listing("N2", neighbourhood_cleansed="  "),
+            listing("N3", price=""),
+        ]
     ),
     "categories.csv": csv_text([listing("C1", room_type="Castle room"), listing("C2", bed_type="Hammock")]),
     "ranges.csv": csv_text(
-        [listing("R1", latitude="40.7"), listing("R2", accommodates="0"), listing("R3", price="-10"),
-         listing("R4", review_scores_rating="150"), listing("R5", review_scores_checkin="11")]
+        [
+            listing("R1", latitude="40.7"),
+            listing("R2", accommodates="0"),
+            listing("R3", price="-10"),
+            listing("R4", review_scores_rating="150"),
+            listing("R5", review_scores_checkin="11"),
+        ]
     ),  # fmt: skip
     "text.csv": csv_text([listing("T1", price="abc"), listing("T2", bedrooms="two")]),
     "duplicates.csv": csv_text([listing("D1"), listing("D1"), listing("D1"), listing("D2")]),
@@ -66,12 +75,17 @@ def bad_input_day(tmp_path_factory, spark):
 
 
 def quarantine_reasons(spark, storage) -> dict[str, list[str]]:
-    rows = day_rows(spark, storage, "quarantined_listings", DAY).select("listing_id", "failed_rules").collect()
+    rows = (
+        day_rows(spark, storage, "quarantined_listings", DAY).select("listing_id", "failed_rules").collect()
+    )
     return {row.listing_id: sorted(row.failed_rules) for row in rows}
 
 
 def silver_ids(spark, storage) -> set[str]:
-    return {row.listing_id for row in day_rows(spark, storage, "silver_listings", DAY).select("listing_id").collect()}
+    return {
+        row.listing_id
+        for row in day_rows(spark, storage, "silver_listings", DAY).select("listing_id").collect()
+    }
 
 
 @pytest.fixture
@@ -135,7 +149,10 @@ def test_source_schema_check_names_missing_and_new_columns(run):
     result, _ = run
     check = check_results(result)["source_schema_is_unchanged"]
     assert not check.passed and check.severity.value == "ERROR"  # a mission column is missing
-    assert check.description == "the source no longer delivers price; the source newly delivers host_response_rate"
+    assert (
+        check.description
+        == "the source no longer delivers price; the source newly delivers host_response_rate"
+    )
     assert check.metadata["missing_columns"].value == {"price": ["missing_column.csv"]}
     assert check.metadata["new_columns"].value == {"host_response_rate": ["extra.csv"]}
 
@@ -179,7 +196,10 @@ def test_out_of_range_numbers_are_quarantined(run, spark):
 def test_text_in_numeric_column_is_quarantined_as_it_arrived(run, spark):
     _, storage = run
     reasons = quarantine_reasons(spark, storage)
-    assert {key: reasons[key] for key in ("T1", "T2")} == {"T1": ["price_is_numeric"], "T2": ["bedrooms_is_numeric"]}
+    assert {key: reasons[key] for key in ("T1", "T2")} == {
+        "T1": ["price_is_numeric"],
+        "T2": ["bedrooms_is_numeric"],
+    }
     assert day_rows(spark, storage, "quarantined_listings", DAY).where(F.col("price") == "abc").count() == 1
 
 
@@ -193,7 +213,11 @@ def test_duplicate_rows_are_removed_and_counted(run, spark):
 
 def test_wrong_number_of_fields_is_quarantined_with_its_raw_fields(run, spark):
     _, storage = run
-    quarantined = day_rows(spark, storage, "quarantined_listings", DAY).where(F.col("_malformed_reason").isNotNull()).collect()
+    quarantined = (
+        day_rows(spark, storage, "quarantined_listings", DAY)
+        .where(F.col("_malformed_reason").isNotNull())
+        .collect()
+    )
     assert len(quarantined) == 1
     assert quarantined[0].failed_rules == ["row_has_expected_fields"]
     assert quarantined[0]._source_line == 3
@@ -228,7 +252,9 @@ def test_a_rejected_file_becomes_a_medium_alert_naming_the_file_the_asset_and_th
     result, _ = run
     readable = check_results(result)["landing_files_are_readable"]
 
-    alert = alert_for_check_evaluation(readable, run_id=result.run_id, partition=DAY, ui_url="http://127.0.0.1:3000")
+    alert = alert_for_check_evaluation(
+        readable, run_id=result.run_id, partition=DAY, ui_url="http://127.0.0.1:3000"
+    )
 
     assert alert.severity == Severity.MEDIUM
     assert (alert.asset_key, alert.partition) == ("bronze_listings", DAY)

@@ -60,7 +60,9 @@ def test_each_day_ingests_only_its_own_files(three_days, spark):
     _, simulations, storage = three_days
     for day in DAYS:
         expected = {
-            path.name: rows for path, rows in simulations[DAYS[-1]].rows_per_file.items() if path.parent.name == day
+            path.name: rows
+            for path, rows in simulations[DAYS[-1]].rows_per_file.items()
+            if path.parent.name == day
         }
         log = ingestion_log(spark, storage, day)
         assert {row.path.rsplit("/", 1)[1]: row.row_count for row in log} == expected
@@ -120,7 +122,10 @@ def test_redelivered_files_are_skipped_or_replace_their_rows(tmp_path, spark):
     def ingest():
         assert materialize_day([bronze_listings], resources, day).success
         bronze = day_rows(spark, storage, "bronze_listings", day)
-        return {row._source_file.rsplit("/", 1)[1]: row[1] for row in bronze.groupBy("_source_file").count().collect()}
+        return {
+            row._source_file.rsplit("/", 1)[1]: row[1]
+            for row in bronze.groupBy("_source_file").count().collect()
+        }
 
     first = csv_text(good_rows(4, prefix="A"))
     write_landing_file(tmp_path, day, "a.csv", first)
@@ -130,15 +135,23 @@ def test_redelivered_files_are_skipped_or_replace_their_rows(tmp_path, spark):
     assert ingest() == {"a.csv": 4}  # the same content under another name is skipped
     write_landing_file(tmp_path, day, "a.csv", csv_text(good_rows(2, prefix="B")))
     assert ingest() == {"a.csv": 2}  # a changed file replaces its earlier rows
-    statuses = [(row.path.rsplit("/", 1)[1], row.status, row.row_count) for row in ingestion_log(spark, storage, day)]
-    assert sorted(statuses) == [("a.csv", "ingested", 4), ("a.csv", "replaced", 2), ("a_copy.csv", "skipped_duplicate", 0)]
+    statuses = [
+        (row.path.rsplit("/", 1)[1], row.status, row.row_count) for row in ingestion_log(spark, storage, day)
+    ]
+    assert sorted(statuses) == [
+        ("a.csv", "ingested", 4),
+        ("a.csv", "replaced", 2),
+        ("a_copy.csv", "skipped_duplicate", 0),
+    ]
 
 
 def test_failing_gold_contract_blocks_everything_downstream(tmp_path, spark):
     resources = medallion_resources(tmp_path)
     storage, day = resources["storage"], "2026-03-02"
     silver = typed_rows(flag_rule_failures(bronze_frame(spark, [listing("A"), listing("B")], day=day)))
-    broken = silver.withColumn("price", F.when(F.col("listing_id") == "B", F.lit(-1.0)).otherwise(F.col("price")))
+    broken = silver.withColumn(
+        "price", F.when(F.col("listing_id") == "B", F.lit(-1.0)).otherwise(F.col("price"))
+    )
     replace_partition(broken, storage.table_path("silver_listings"), dt.date.fromisoformat(day))
     downstream_ran = []
 
@@ -146,7 +159,9 @@ def test_failing_gold_contract_blocks_everything_downstream(tmp_path, spark):
     def downstream_of_gold():
         downstream_ran.append(True)
 
-    result = materialize_day([gold_listings, gold_listings_match_contract, downstream_of_gold], resources, day)
+    result = materialize_day(
+        [gold_listings, gold_listings_match_contract, downstream_of_gold], resources, day
+    )
     assert not result.success
     assert downstream_ran == []
     check = check_results(result)["gold_listings_match_contract"]

@@ -43,7 +43,9 @@ def published_day(tmp_path_factory, spark):
         root, DAY, days=1, rows_per_day=ROWS_2019, seed=21, files_per_day=1, layout=INSIDE_AIRBNB_2019, compress=True,
         error_rates={"text_in_numeric": 0.05},
     )  # fmt: skip
-    new = simulate_landing(root, DAY, days=1, rows_per_day=ROWS_2023, seed=22, files_per_day=1, layout=INSIDE_AIRBNB_2023)
+    new = simulate_landing(
+        root, DAY, days=1, rows_per_day=ROWS_2023, seed=22, files_per_day=1, layout=INSIDE_AIRBNB_2023
+    )
     (root / "landing" / DAY.isoformat() / "scrape_metadata.json").write_text('{"city": "San Francisco"}')
     resources = medallion_resources(root)
     result = materialize_day(THREE_LAYERS, resources, DAY.isoformat())
@@ -64,7 +66,9 @@ def only_file(simulation):
 
 
 def rows_of(spark, storage, table, path):
-    return day_rows(spark, storage, table, DAY.isoformat()).where(F.col("_source_file").endswith("/" + path.name))
+    return day_rows(spark, storage, table, DAY.isoformat()).where(
+        F.col("_source_file").endswith("/" + path.name)
+    )
 
 
 def test_the_sensor_lists_the_gzip_and_plain_files_and_not_the_json(published_day):
@@ -80,7 +84,9 @@ def test_every_record_of_the_gzip_file_is_in_bronze_on_the_line_it_starts(publis
     assert len(expected) == published_day["old"].rows_per_file[path] == ROWS_2019
     assert any("\n" in record["description"] for record in expected), "the simulator wrote no multi-line text"
 
-    bronze = rows_of(spark, published_day["storage"], "bronze_listings", path).orderBy("_source_line").collect()
+    bronze = (
+        rows_of(spark, published_day["storage"], "bronze_listings", path).orderBy("_source_line").collect()
+    )
     assert [row.listing_id for row in bronze] == [record["id"] for record in expected]
     assert all(row._malformed_reason is None and row._source_layout == INSIDE_AIRBNB_2019 for row in bronze)
     # Each row's line is where its record starts in the decompressed file: that line begins with its id.
@@ -98,7 +104,10 @@ def test_good_rows_of_the_2019_file_reach_gold_with_their_prices_read(published_
     assert broken, "no injected errors to tell apart"
     dollar_prices = {record["id"]: record["price"] for record in records(path)}
     # Gold keeps no file lineage; every gold row of the day is from this file (the other is quarantined).
-    gold = {row.listing_id: row.price for row in day_rows(spark, storage, "gold_listings", DAY.isoformat()).collect()}
+    gold = {
+        row.listing_id: row.price
+        for row in day_rows(spark, storage, "gold_listings", DAY.isoformat()).collect()
+    }
 
     assert set(gold) == set(dollar_prices) - broken
     for listing_id, price in gold.items():
@@ -107,7 +116,9 @@ def test_good_rows_of_the_2019_file_reach_gold_with_their_prices_read(published_
     assert {row.listing_id for row in quarantined} == broken
 
 
-def test_rows_of_the_2020_layout_are_in_bronze_and_quarantined_naming_the_missing_columns(published_day, spark):
+def test_rows_of_the_2020_layout_are_in_bronze_and_quarantined_naming_the_missing_columns(
+    published_day, spark
+):
     path, storage = only_file(published_day["new"]), published_day["storage"]
     bronze = rows_of(spark, storage, "bronze_listings", path).collect()
     assert len(bronze) == ROWS_2023
@@ -116,7 +127,10 @@ def test_rows_of_the_2020_layout_are_in_bronze_and_quarantined_naming_the_missin
 
     quarantined = rows_of(spark, storage, "quarantined_listings", path).collect()
     assert len(quarantined) == ROWS_2023
-    assert all({"cancellation_policy_is_present", "bed_type_is_present"} <= set(row.failed_rules) for row in quarantined)
+    assert all(
+        {"cancellation_policy_is_present", "bed_type_is_present"} <= set(row.failed_rules)
+        for row in quarantined
+    )
     assert rows_of(spark, storage, "silver_listings", path).count() == 0
 
 
@@ -125,28 +139,45 @@ def test_the_schema_check_fails_naming_what_the_source_no_longer_delivers(publis
     assert not check.passed and check.severity.value == "ERROR"
     assert check.description == "the source no longer delivers cancellation_policy, bed_type"
     new_file = only_file(published_day["new"]).name
-    assert check.metadata["missing_columns"].value == {"cancellation_policy": [new_file], "bed_type": [new_file]}
+    assert check.metadata["missing_columns"].value == {
+        "cancellation_policy": [new_file],
+        "bed_type": [new_file],
+    }
 
 
 def test_the_alert_says_in_one_line_what_changed_upstream(published_day):
     result = published_day["result"]
     check = check_results(result)["source_schema_is_unchanged"]
 
-    alert = alert_for_check_evaluation(check, run_id=result.run_id, partition=DAY.isoformat(), ui_url="http://127.0.0.1:3000")
+    alert = alert_for_check_evaluation(
+        check, run_id=result.run_id, partition=DAY.isoformat(), ui_url="http://127.0.0.1:3000"
+    )
 
     assert alert.severity == Severity.HIGH
     assert alert.summary.splitlines()[0] == "the source no longer delivers cancellation_policy, bed_type"
 
 
 def test_layouts_and_decisions_are_in_the_ingestion_log_and_the_metadata(published_day, spark):
-    log = {row.path.rsplit("/", 1)[1]: row for row in ingestion_log(spark, published_day["storage"], DAY.isoformat())}
+    log = {
+        row.path.rsplit("/", 1)[1]: row
+        for row in ingestion_log(spark, published_day["storage"], DAY.isoformat())
+    }
     old, new = only_file(published_day["old"]).name, only_file(published_day["new"]).name
-    assert (log[old].status, log[old].layout, log[old].row_count) == ("ingested", INSIDE_AIRBNB_2019, ROWS_2019)
-    assert (log[new].layout, list(log[new].missing_columns)) == (INSIDE_AIRBNB_2023, ["cancellation_policy", "bed_type"])
+    assert (log[old].status, log[old].layout, log[old].row_count) == (
+        "ingested",
+        INSIDE_AIRBNB_2019,
+        ROWS_2019,
+    )
+    assert (log[new].layout, list(log[new].missing_columns)) == (
+        INSIDE_AIRBNB_2023,
+        ["cancellation_policy", "bed_type"],
+    )
     assert log["scrape_metadata.json"].status == "ignored"
 
     bronze = published_day["result"].asset_materializations_for_node("bronze_listings")[0]
-    layouts = {path.rsplit("/", 1)[1]: layout for path, layout in bronze.metadata["file_layouts"].value.items()}
+    layouts = {
+        path.rsplit("/", 1)[1]: layout for path, layout in bronze.metadata["file_layouts"].value.items()
+    }
     assert layouts == {old: INSIDE_AIRBNB_2019, new: INSIDE_AIRBNB_2023}
 
 

@@ -129,7 +129,9 @@ class _CollectingHandler:
         self.mailbox = mailbox
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        message = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
         self.mailbox.messages.append(message)
         self.mailbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.mailbox.logins.append(session.auth_data.login.decode() if session.auth_data else None)
@@ -193,7 +195,11 @@ def _handler_for(receiver: WebhookReceiver):
         def do_POST(self):  # noqa: N802 (http.server's hook name)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             receiver.requests.append(
-                {"path": self.path, "content_type": self.headers.get("Content-Type"), "body": json.loads(body)}
+                {
+                    "path": self.path,
+                    "content_type": self.headers.get("Content-Type"),
+                    "body": json.loads(body),
+                }
             )
             answer = b"ok" if receiver.status < 300 else b"invalid_token"
             self.send_response(receiver.status)

@@ -10,7 +10,9 @@ CSV = "id,price\n1,100\n"
 FIXED_MTIME_NS = 1_767_312_000 * 1_000_000_000
 
 
-def drop(root: Path, day: str, name: str = "listings_part1.csv", text: str = CSV, mtime_ns: int = FIXED_MTIME_NS) -> Path:
+def drop(
+    root: Path, day: str, name: str = "listings_part1.csv", text: str = CSV, mtime_ns: int = FIXED_MTIME_NS
+) -> Path:
     """Write ``<root>/landing/<day>/<name>`` with ``text`` and a known modification time."""
     path = root / "landing" / day / name
     path.parent.mkdir(parents=True, exist_ok=True)

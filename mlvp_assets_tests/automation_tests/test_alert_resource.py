@@ -62,7 +62,9 @@ def test_dev_and_test_log_under_the_storage_root(env, tmp_path):
     alerts = alert_resource_for(env, str(tmp_path))
     assert (alerts.channel, alerts.label) == ("log", f"mlvp {env}")
     alerts.send(an_alert())
-    assert [alert.title for alert in read_json_lines(tmp_path / "alerts" / "alerts.jsonl")] == ["Run failed: medallion_job"]
+    assert [alert.title for alert in read_json_lines(tmp_path / "alerts" / "alerts.jsonl")] == [
+        "Run failed: medallion_job"
+    ]
 
 
 def test_links_point_to_the_dagster_ui_of_the_environment(monkeypatch, tmp_path):
@@ -104,7 +106,10 @@ def test_prod_email_keeps_settings_as_env_var_references(monkeypatch):
 
 
 def test_prod_webhook_is_resolved_from_the_environment_when_dagster_builds_it(monkeypatch):
-    set_env(monkeypatch, {"MLVP_ALERT_CHANNEL": "webhook", "MLVP_ALERT_WEBHOOK_URL": "https://hooks.example.org/T/B/x"})
+    set_env(
+        monkeypatch,
+        {"MLVP_ALERT_CHANNEL": "webhook", "MLVP_ALERT_WEBHOOK_URL": "https://hooks.example.org/T/B/x"},
+    )
     alerts = alert_resource_for("prod", None)
     assert alerts.webhook_url == dg.EnvVar("MLVP_ALERT_WEBHOOK_URL")
     with dg.build_resources({"alerts": alerts}) as built:
@@ -114,13 +119,22 @@ def test_prod_webhook_is_resolved_from_the_environment_when_dagster_builds_it(mo
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"MLVP_ALERT_CHANNEL": "pager"}, r"unknown alert channel 'pager' in MLVP_ALERT_CHANNEL; valid: log, email, webhook"),
+        (
+            {"MLVP_ALERT_CHANNEL": "pager"},
+            r"unknown alert channel 'pager' in MLVP_ALERT_CHANNEL; valid: log, email, webhook",
+        ),
         ({"MLVP_ALERT_CHANNEL": "webhook"}, r"MLVP_ALERT_CHANNEL=webhook needs MLVP_ALERT_WEBHOOK_URL"),
-        ({"MLVP_ALERT_CHANNEL": "webhook", "MLVP_ALERT_WEBHOOK_URL": "hooks.slack.com/x"}, r"MLVP_ALERT_WEBHOOK_URL is not an http\(s\) URL"),
+        (
+            {"MLVP_ALERT_CHANNEL": "webhook", "MLVP_ALERT_WEBHOOK_URL": "hooks.slack.com/x"},
+            r"MLVP_ALERT_WEBHOOK_URL is not an http\(s\) URL",
+        ),
         ({**EMAIL_ENV, "MLVP_SMTP_HOST": ""}, r"MLVP_ALERT_CHANNEL=email needs MLVP_SMTP_HOST"),
         ({**EMAIL_ENV, "MLVP_ALERT_EMAIL_TO": " , "}, r"needs MLVP_ALERT_EMAIL_TO"),
         ({**EMAIL_ENV, "MLVP_SMTP_PASSWORD": ""}, r"MLVP_SMTP_USER is set but MLVP_SMTP_PASSWORD is not"),
-        ({**EMAIL_ENV, "MLVP_SMTP_SECURITY": "tls"}, r"unknown SMTP security 'tls' in MLVP_SMTP_SECURITY; valid: starttls, ssl, plain"),
+        (
+            {**EMAIL_ENV, "MLVP_SMTP_SECURITY": "tls"},
+            r"unknown SMTP security 'tls' in MLVP_SMTP_SECURITY; valid: starttls, ssl, plain",
+        ),
         ({**EMAIL_ENV, "MLVP_SMTP_PORT": "smtp"}, r"MLVP_SMTP_PORT must be a port number, not 'smtp'"),
     ],
 )
@@ -133,9 +147,18 @@ def test_prod_settings_errors_name_the_variable(monkeypatch, env, message):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"channel": "sms"}, r"unknown alert channel 'sms' in channel \(env MLVP_ALERT_CHANNEL\); valid: log, email, webhook"),
-        ({"channel": "webhook"}, r"alert channel 'webhook' needs webhook_url \(env MLVP_ALERT_WEBHOOK_URL\), which is not set"),
-        ({"channel": "email", "email_from": "a@x", "email_to": "b@x"}, r"needs smtp_host \(env MLVP_SMTP_HOST\)"),
+        (
+            {"channel": "sms"},
+            r"unknown alert channel 'sms' in channel \(env MLVP_ALERT_CHANNEL\); valid: log, email, webhook",
+        ),
+        (
+            {"channel": "webhook"},
+            r"alert channel 'webhook' needs webhook_url \(env MLVP_ALERT_WEBHOOK_URL\), which is not set",
+        ),
+        (
+            {"channel": "email", "email_from": "a@x", "email_to": "b@x"},
+            r"needs smtp_host \(env MLVP_SMTP_HOST\)",
+        ),
         ({"channel": "log"}, r"needs storage_root \(env MLVP_STORAGE_ROOT\)"),
     ],
 )

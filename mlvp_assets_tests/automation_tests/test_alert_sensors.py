@@ -100,7 +100,10 @@ def sent(alerts: AlertResource):
 
 def test_each_failed_check_is_alerted_once(instance, alerts):
     result = dg.materialize(
-        [daily_predictions, predictions_are_complete], instance=instance, partition_key="2026-01-02", raise_on_error=False
+        [daily_predictions, predictions_are_complete],
+        instance=instance,
+        partition_key="2026-01-02",
+        raise_on_error=False,
     )
     run_id = result.run_id
 
@@ -142,10 +145,18 @@ def test_each_failed_check_is_alerted_once(instance, alerts):
     assert int(third.cursor) > int(second.cursor)
     new = sent(alerts)[2:]
     assert [(a.title, a.severity, a.asset_key, a.partition) for a in new] == [
-        ("Asset check failed: landing_files_are_readable on bronze_listings", Severity.MEDIUM, "bronze_listings", "2026-01-03")
+        (
+            "Asset check failed: landing_files_are_readable on bronze_listings",
+            Severity.MEDIUM,
+            "bronze_listings",
+            "2026-01-03",
+        )
     ]
     assert 'rejected_files: {"landing/2026-01-03/broken.csv": "not UTF-8"}' in new[0].summary
-    assert evaluate(asset_check_failure_alert_sensor, instance, alerts, cursor=third.cursor).cursor == third.cursor
+    assert (
+        evaluate(asset_check_failure_alert_sensor, instance, alerts, cursor=third.cursor).cursor
+        == third.cursor
+    )
     assert len(sent(alerts)) == 3
 
 
@@ -194,18 +205,26 @@ def test_a_failed_run_is_alerted_once(instance, alerts):
         "2026-01-04",
         failed.run_id,
     )
-    assert "read_landing_folder: ValueError: landing folder /data/landing/2026-01-04 does not exist" in alert.summary
+    assert (
+        "read_landing_folder: ValueError: landing folder /data/landing/2026-01-04 does not exist"
+        in alert.summary
+    )
     assert alert.links == {"run": f"{UI}/runs/{failed.run_id}"}
     assert [reaction.error for reaction in tick.dagster_run_reactions] == [None]
 
     # A successful run and the next tick add nothing.
-    dg.materialize([daily_predictions], instance=instance, partition_key="2026-01-04", selection=[daily_predictions])
+    dg.materialize(
+        [daily_predictions], instance=instance, partition_key="2026-01-04", selection=[daily_predictions]
+    )
     evaluate(run_failure_alert_sensor, instance, alerts, cursor=tick.cursor)
     assert len(sent(alerts)) == 1
 
 
 def test_sensors_are_described_and_take_the_alerts_resource():
-    assert [sensor.name for sensor in alert_sensors] == ["asset_check_failure_alert_sensor", "run_failure_alert_sensor"]
+    assert [sensor.name for sensor in alert_sensors] == [
+        "asset_check_failure_alert_sensor",
+        "run_failure_alert_sensor",
+    ]
     for sensor in alert_sensors:
         assert sensor.description and 30 <= sensor.minimum_interval_seconds <= 60
         assert sensor.required_resource_keys == {"alerts"}
@@ -226,4 +245,6 @@ def test_sensors_load_in_definitions_with_the_alerts_resource(tmp_path, instance
         instance=instance, repository_def=repository, resources=repository.get_top_level_resources()
     ) as context:
         sensor.evaluate_tick(context)
-    assert [alert.asset_key for alert in read_json_lines(tmp_path / "alerts" / "alerts.jsonl")] == ["bronze_listings"]
+    assert [alert.asset_key for alert in read_json_lines(tmp_path / "alerts" / "alerts.jsonl")] == [
+        "bronze_listings"
+    ]

@@ -21,7 +21,7 @@ def drift_alert(**changes) -> Alert:
     values = dict(
         severity=Severity.MEDIUM,
         title="Asset check failed: no_data_drift on daily_predictions",
-        summary="drift_share: 0.42\ndrifted_columns: [\"accommodates\", \"bedrooms\"]",
+        summary='drift_share: 0.42\ndrifted_columns: ["accommodates", "bedrooms"]',
         kind="asset_check",
         asset_key="daily_predictions",
         partition="2026-01-02",
@@ -70,7 +70,7 @@ def test_log_channel_appends_json_lines_under_the_storage_root(tmp_path, caplog)
         "kind": "asset_check",
         "asset_key": "daily_predictions",
         "partition": "2026-01-02",
-        "summary": "drift_share: 0.42\ndrifted_columns: [\"accommodates\", \"bedrooms\"]",
+        "summary": 'drift_share: 0.42\ndrifted_columns: ["accommodates", "bedrooms"]',
         "links": {"report": REPORT_URL, "run": RUN_URL},
         "run_id": "4f1c2b7e",
         "created_at": "2026-01-02T06:30:00+00:00",
@@ -90,7 +90,10 @@ def test_log_channel_accepts_a_file_uri_root(tmp_path):
 
 
 def assert_is_the_drift_alert(message, mailbox):
-    assert message["Subject"] == "[mlvp test] MEDIUM: Asset check failed: no_data_drift on daily_predictions [2026-01-02]"
+    assert (
+        message["Subject"]
+        == "[mlvp test] MEDIUM: Asset check failed: no_data_drift on daily_predictions [2026-01-02]"
+    )
     assert message["From"] == "mlvp-alerts@example.org"
     assert message["To"] == "data-team@example.org, on-call@example.org"
     assert message["X-MLVP-Severity"] == "medium"
@@ -105,7 +108,9 @@ def assert_is_the_drift_alert(message, mailbox):
         f"  run: {RUN_URL}",
     ):
         assert line in body.splitlines(), f"{line!r} missing from:\n{body}"
-    assert mailbox.envelopes == [("mlvp-alerts@example.org", ["data-team@example.org", "on-call@example.org"])]
+    assert mailbox.envelopes == [
+        ("mlvp-alerts@example.org", ["data-team@example.org", "on-call@example.org"])
+    ]
     assert mailbox.logins == [SMTP_USER]
 
 
@@ -128,13 +133,17 @@ def test_email_over_tls_verifies_the_server_against_the_ca_file(smtp_server, cer
 @pytest.mark.parametrize("smtp_server", ["starttls", "ssl"], indirect=True)
 def test_email_over_tls_refuses_an_untrusted_certificate(smtp_server, request):
     security = request.node.callspec.params["smtp_server"]
-    with pytest.raises(AlertDeliveryError, match=rf"SMTP server 127\.0\.0\.1:{smtp_server.port} \({security}\).*CERTIFICATE"):
+    with pytest.raises(
+        AlertDeliveryError, match=rf"SMTP server 127\.0\.0\.1:{smtp_server.port} \({security}\).*CERTIFICATE"
+    ):
         email_resource(smtp_server, security).send(drift_alert())
     assert smtp_server.messages == []
 
 
 def test_email_with_a_wrong_password_names_the_server(smtp_server):
-    with pytest.raises(AlertDeliveryError, match=rf"SMTP server 127\.0\.0\.1:{smtp_server.port} \(plain\).*535"):
+    with pytest.raises(
+        AlertDeliveryError, match=rf"SMTP server 127\.0\.0\.1:{smtp_server.port} \(plain\).*535"
+    ):
         email_resource(smtp_server, smtp_password="wrong").send(drift_alert())
     assert smtp_server.messages == []
 
@@ -151,15 +160,25 @@ def test_webhook_posts_json_with_a_text_field(webhook_receiver):
     assert received["content_type"].startswith("application/json")
     assert list(received["body"]) == ["text"]  # the one field both Slack and Teams accept
     text = received["body"]["text"]
-    assert text.splitlines()[0] == "MEDIUM alert from mlvp prod: Asset check failed: no_data_drift on daily_predictions"
-    for line in ("Asset: daily_predictions", "Partition: 2026-01-02", f"  report: {REPORT_URL}", f"  run: {RUN_URL}"):
+    assert (
+        text.splitlines()[0]
+        == "MEDIUM alert from mlvp prod: Asset check failed: no_data_drift on daily_predictions"
+    )
+    for line in (
+        "Asset: daily_predictions",
+        "Partition: 2026-01-02",
+        f"  report: {REPORT_URL}",
+        f"  run: {RUN_URL}",
+    ):
         assert line in text.splitlines()
 
 
 def test_webhook_error_status_names_the_url_and_status(webhook_receiver):
     webhook_receiver.status = 403
     alerts = AlertResource(channel="webhook", webhook_url=webhook_receiver.url)
-    with pytest.raises(AlertDeliveryError, match=rf"webhook {webhook_receiver.url} answered HTTP 403: invalid_token"):
+    with pytest.raises(
+        AlertDeliveryError, match=rf"webhook {webhook_receiver.url} answered HTTP 403: invalid_token"
+    ):
         alerts.send(drift_alert())
 
 
@@ -172,7 +191,10 @@ def test_webhook_unreachable_names_the_url():
 
 
 def test_webhook_urls_in_errors_hide_their_secret_path():
-    assert redact_url("https://hooks.slack.com/services/T000/B000/XXXXSECRET") == "https://hooks.slack.com/services/***"
+    assert (
+        redact_url("https://hooks.slack.com/services/T000/B000/XXXXSECRET")
+        == "https://hooks.slack.com/services/***"
+    )
     assert redact_url("https://example.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123?x=1") == (
         "https://example.webhook.office.com/webhookb2/***"
     )

@@ -14,5 +14,7 @@ def test_importing_the_sensors_and_schedules_loads_no_heavy_library():
         "import mlvp_assets.automation.sensors, mlvp_assets.automation.schedules, mlvp_assets.automation.alerts\n"
         f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == []

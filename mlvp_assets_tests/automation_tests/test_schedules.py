@@ -11,7 +11,7 @@ from mlvp_assets.resources.storage import StorageResource
 
 from .landing import drop
 
-SIX_AM_JAN_3 = dt.datetime(2026, 1, 3, 6, tzinfo=dt.timezone.utc)
+SIX_AM_JAN_3 = dt.datetime(2026, 1, 3, 6, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,11 @@ def test_a_cursor_of_bare_local_paths_from_before_file_uris_keeps_its_files_seen
 
 
 def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
-    files = [drop(tmp_path, "2026-01-02", "a.csv"), drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-03")]
+    files = [
+        drop(tmp_path, "2026-01-02", "a.csv"),
+        drop(tmp_path, "2026-01-02", "b.csv"),
+        drop(tmp_path, "2026-01-03"),
+    ]
     drop(tmp_path, "tmp", "half_uploaded.csv")
 
     first = landing_tick(tmp_path)
@@ -91,7 +95,9 @@ def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
     assert first.skip_message is None
     assert requested(first) == [("2026-01-02", "2"), ("2026-01-03", "1")]
     assert all(request.job_name in (None, "daily_job") for request in first.run_requests)
-    assert sorted(key.split("|")[0] for key in json.loads(first.cursor)) == sorted(uri(path) for path in files)
+    assert sorted(key.split("|")[0] for key in json.loads(first.cursor)) == sorted(
+        uri(path) for path in files
+    )
     run_keys = [request.run_key for request in first.run_requests]
     assert run_keys[0].startswith("landing:2026-01-02:") and run_keys[1].startswith("landing:2026-01-03:")
     # The same files give the same run keys, so Dagster would not launch a run twice for them.
@@ -190,7 +196,9 @@ def test_drift_flags_by_day_keeps_the_latest_flag_of_each_asset_and_day(instance
     report(instance, DATA_DRIFT_REPORT, "2026-01-03", False)
     report(instance, MODEL_DRIFT_REPORT, "2026-01-03", True)
     report(instance, MODEL_DRIFT_REPORT, "2026-01-02", False)
-    instance.report_runless_asset_event(dg.AssetMaterialization(DATA_DRIFT_REPORT, metadata={"dataset_drift": True}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(DATA_DRIFT_REPORT, metadata={"dataset_drift": True})
+    )
     instance.report_runless_asset_event(dg.AssetMaterialization(DATA_DRIFT_REPORT, partition="2026-01-04"))
 
     assert drift_flags_by_day(instance) == {
@@ -225,7 +233,10 @@ def test_consecutive_drifted_days_request_training_once_with_the_run_config(inst
     (request,) = first.run_requests
     assert request.run_key == "drift-retrain:2026-01-04"
     assert request.run_config == RUN_CONFIG
-    assert request.tags["mlvp/reason"] == "data or model drift flagged on each of 2026-01-02, 2026-01-03, 2026-01-04"
+    assert (
+        request.tags["mlvp/reason"]
+        == "data or model drift flagged on each of 2026-01-02, 2026-01-03, 2026-01-04"
+    )
     assert first.cursor == "2026-01-04"
     assert second.run_requests == [] and "2026-01-04" in second.skip_message
     assert second.cursor == "2026-01-04"
@@ -309,7 +320,12 @@ def test_build_definitions_rejects_a_bad_number_of_drifted_days(storage_root, mo
 # --- every sensor and schedule of the code location -----------------------------------------------
 
 SCHEDULES = {"daily_schedule", "training_schedule"}
-SENSORS = {"landing_zone_sensor", "drift_retrain_sensor", "asset_check_failure_alert_sensor", "run_failure_alert_sensor"}
+SENSORS = {
+    "landing_zone_sensor",
+    "drift_retrain_sensor",
+    "asset_check_failure_alert_sensor",
+    "run_failure_alert_sensor",
+}
 
 
 def test_the_code_location_has_the_expected_sensors_and_schedules(dev_definitions):

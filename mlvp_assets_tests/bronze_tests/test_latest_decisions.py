@@ -10,13 +10,23 @@ DAY = dt.date(2026, 1, 2)
 
 def test_a_file_logged_twice_counts_once_with_its_latest_decision(spark):
     entries = [
-        (IngestionLogEntry(DAY, "d/a.csv", 10, "h1", 5, Status.INGESTED, missing_columns=("price",)), dt.datetime(2026, 1, 2, 6)),
+        (
+            IngestionLogEntry(DAY, "d/a.csv", 10, "h1", 5, Status.INGESTED, missing_columns=("price",)),
+            dt.datetime(2026, 1, 2, 6),
+        ),
         (IngestionLogEntry(DAY, "d/a.csv", 12, "h2", 6, Status.REPLACED), dt.datetime(2026, 1, 2, 9)),
-        (IngestionLogEntry(DAY, "d/b.txt", 3, "h3", 0, Status.IGNORED, "not a landing file"), dt.datetime(2026, 1, 2, 6)),
-        (IngestionLogEntry(DAY + dt.timedelta(days=1), "d/a.csv", 10, "h1", 5, Status.INGESTED), dt.datetime(2026, 1, 3, 6)),
+        (
+            IngestionLogEntry(DAY, "d/b.txt", 3, "h3", 0, Status.IGNORED, "not a landing file"),
+            dt.datetime(2026, 1, 2, 6),
+        ),
+        (
+            IngestionLogEntry(DAY + dt.timedelta(days=1), "d/a.csv", 10, "h1", 5, Status.INGESTED),
+            dt.datetime(2026, 1, 3, 6),
+        ),
     ]
     log = spark.createDataFrame(
-        [(*dataclass_row(entry), logged_at) for entry, logged_at in entries], f"{INGESTION_LOG_SCHEMA}, logged_at timestamp"
+        [(*dataclass_row(entry), logged_at) for entry, logged_at in entries],
+        f"{INGESTION_LOG_SCHEMA}, logged_at timestamp",
     )
 
     rows = latest_decisions(log).orderBy("landing_date", "path").collect()

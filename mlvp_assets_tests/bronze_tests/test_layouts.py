@@ -45,7 +45,13 @@ def test_a_header_with_no_listing_id_matches_no_layout():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("$163.00", "163.0"), ("$1,250.00", "1250.0"), ("$0.00", "0.0"), ("$12,345.50", "12345.5"), (" $80 ", "80.0")],
+    [
+        ("$163.00", "163.0"),
+        ("$1,250.00", "1250.0"),
+        ("$0.00", "0.0"),
+        ("$12,345.50", "12345.5"),
+        (" $80 ", "80.0"),
+    ],
 )
 def test_dollar_prices_are_read(text, value):
     assert dollars("price")({"price": text}) == (value, None)
@@ -114,5 +120,7 @@ def test_every_layout_maps_every_mission_column_once():
     for layout in LAYOUTS_BY_NAME.values():
         assert [mapping.column for mapping in layout.mappings] == list(LANDING_COLUMNS)
         assert layout.missing_columns(layout.header) == tuple(
-            column for column in MISSION_COLUMNS if layout is LAYOUTS_BY_NAME[INSIDE_AIRBNB_2023] and column in ("cancellation_policy", "bed_type")
+            column
+            for column in MISSION_COLUMNS
+            if layout is LAYOUTS_BY_NAME[INSIDE_AIRBNB_2023] and column in ("cancellation_policy", "bed_type")
         )

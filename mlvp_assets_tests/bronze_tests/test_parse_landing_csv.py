@@ -42,7 +42,9 @@ def test_empty_field_becomes_null_and_blank_stays_text():
 
 def test_extra_column_is_rescued_as_json_and_reported_as_new():
     columns = [*LANDING_COLUMNS, "host_response_rate"]
-    parsed = parse_landing_csv("a.csv", csv_text([{**listing(), "host_response_rate": "95%"}], columns).encode())
+    parsed = parse_landing_csv(
+        "a.csv", csv_text([{**listing(), "host_response_rate": "95%"}], columns).encode()
+    )
     assert json.loads(by_name(parsed.rows[0])[RESCUED_DATA]) == {"host_response_rate": "95%"}
     assert parsed.summary.new_columns == ("host_response_rate",)
 
@@ -86,7 +88,10 @@ def test_header_of_no_known_layout_without_listing_id_is_rejected_naming_what_is
 
 def test_repeated_column_rejects_the_file():
     text = "listing_id,price,price\nL1,1,2\n"
-    assert parse_landing_csv("r.csv", text.encode()).error == "r.csv: column(s) price appear more than once in the header"
+    assert (
+        parse_landing_csv("r.csv", text.encode()).error
+        == "r.csv: column(s) price appear more than once in the header"
+    )
 
 
 def test_empty_and_header_only_files():
@@ -140,7 +145,9 @@ def test_plan_logs_other_files_as_ignored_and_never_takes_them_as_originals():
     found = [
         LandingFile("d/a.csv", 10, "h1"),  # same bytes as the ignored notes.txt: still a new delivery
         LandingFile("d/readme.json", 5, "h2", ignored_reason="readme.json is not a landing file"),
-        LandingFile("d/notes.txt", 10, "h1", ignored_reason="notes.txt is not a landing file"),  # logged before
+        LandingFile(
+            "d/notes.txt", 10, "h1", ignored_reason="notes.txt is not a landing file"
+        ),  # logged before
     ]
     plan = plan_ingestion(found, seen)
     assert [file.path for file in plan.to_ingest] == ["d/a.csv"]

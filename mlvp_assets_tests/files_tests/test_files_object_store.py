@@ -36,7 +36,11 @@ def bucket(s3_endpoint, monkeypatch):
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     client = boto3.client(
-        "s3", endpoint_url=s3_endpoint, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
     )
     client.create_bucket(Bucket=BUCKET)
     yield client

@@ -27,7 +27,9 @@ def test_contracts_accept_clean_rows(spark):
 
 def test_gold_contract_names_the_failed_checks_with_counts_and_samples(spark):
     gold = gold_of(spark, [listing("A"), listing("B"), listing("C")])
-    broken = gold.withColumn("price", F.when(F.col("listing_id") == "B", F.lit(-3.0)).otherwise(F.col("price")))
+    broken = gold.withColumn(
+        "price", F.when(F.col("listing_id") == "B", F.lit(-3.0)).otherwise(F.col("price"))
+    )
     failures = contract_errors(GoldListing, broken)
     assert {(f["column"], f["check"]) for f in failures} == {("price", "greater_than(0)")}
     described = describe_failures(evaluate_rules(broken, GOLD_RULES))

@@ -38,7 +38,9 @@ def simulated_listings(
     frames = []
     for day_dir in sorted((landing_root / "landing").iterdir()):
         for csv in sorted(day_dir.glob("*.csv")):
-            frame = pd.read_csv(csv, dtype={column: str for column in (schema.LISTING_ID, *schema.STRING_COLUMNS)})
+            frame = pd.read_csv(
+                csv, dtype={column: str for column in (schema.LISTING_ID, *schema.STRING_COLUMNS)}
+            )
             frame[schema.PARTITION_COLUMN] = dt.date.fromisoformat(day_dir.name)
             frames.append(frame)
     listings = pd.concat(frames, ignore_index=True)
@@ -51,11 +53,15 @@ def simulated_listings(
     return spark.createDataFrame(listings[[field.name for field in fields]], schema=T.StructType(fields))
 
 
-def write_simulated_gold(spark: SparkSession, storage_root: Path, days: int = 2, rows_per_day: int = 500, seed: int = 7) -> str:
+def write_simulated_gold(
+    spark: SparkSession, storage_root: Path, days: int = 2, rows_per_day: int = 500, seed: int = 7
+) -> str:
     """A ``gold_listings`` Delta table under ``storage_root``, partitioned by landing day."""
     silver = simulated_listings(spark, storage_root / "simulated", days, rows_per_day, seed)
     path = StorageResource(root=str(storage_root)).table_path(GOLD_TABLE)
-    enrich_listings(silver).write.format("delta").mode("overwrite").partitionBy(schema.PARTITION_COLUMN).save(path)
+    enrich_listings(silver).write.format("delta").mode("overwrite").partitionBy(schema.PARTITION_COLUMN).save(
+        path
+    )
     return path
 
 

@@ -30,7 +30,9 @@ SMALL_FOREST = ForestParams(num_trees=8, max_depth=5)
 
 @pytest.fixture(scope="module")
 def gold(spark, tmp_path_factory):
-    return enrich_listings(simulated_listings(spark, tmp_path_factory.mktemp("gold"), days=1, rows_per_day=600)).cache()
+    return enrich_listings(
+        simulated_listings(spark, tmp_path_factory.mktemp("gold"), days=1, rows_per_day=600)
+    ).cache()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,9 @@ def test_rows_with_unseen_categories_are_skipped_and_identifiable(fitted, drifte
     # a rare property type missing from the small training sample is unseen too, and also counted
     assert all(
         row["property_type"] not in category_labels(fitted)["property_type"]
-        for row in unscorable_rows(fitted, drifted).where(F.col("neighbourhood_cleansed") != NEW_NEIGHBOURHOOD).collect()
+        for row in unscorable_rows(fitted, drifted)
+        .where(F.col("neighbourhood_cleansed") != NEW_NEIGHBOURHOOD)
+        .collect()
     )
 
 
@@ -87,7 +91,10 @@ def test_extra_input_columns_are_ignored(fitted, gold):
 
 def test_rows_with_a_missing_number_are_skipped_not_raised(fitted, gold):
     one_missing = gold.limit(20).withColumn(
-        "bedrooms", F.when(F.col(schema.LISTING_ID) == gold.first()[schema.LISTING_ID], F.lit(None)).otherwise(F.col("bedrooms"))
+        "bedrooms",
+        F.when(F.col(schema.LISTING_ID) == gold.first()[schema.LISTING_ID], F.lit(None)).otherwise(
+            F.col("bedrooms")
+        ),
     )
 
     assert fitted.transform(one_missing).count() == 19
@@ -123,7 +130,9 @@ def test_max_bins_is_raised_to_the_largest_category_count(gold):
     too_few_bins = ForestParams(num_trees=2, max_depth=3, max_bins=16)
 
     with pytest.raises(Exception, match="maxBins"):
-        build_price_pipeline(too_few_bins, TargetTransform.LOG1P, seed=1).fit(gold.withColumn(LABEL, F.col("price")))
+        build_price_pipeline(too_few_bins, TargetTransform.LOG1P, seed=1).fit(
+            gold.withColumn(LABEL, F.col("price"))
+        )
     assert too_few_bins.with_max_bins_at_least(neighbourhoods).max_bins == neighbourhoods
 
 

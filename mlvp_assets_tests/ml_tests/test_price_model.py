@@ -96,7 +96,9 @@ def test_good_model_is_registered_and_becomes_champion(trained):
 
 def test_training_set_is_a_split_delta_snapshot(trained, spark):
     metadata = materialized(trained.good, "training_set")
-    rows = spark.read.format("delta").load(StorageResource(root=str(trained.root)).table_path(TRAINING_SET_TABLE))
+    rows = spark.read.format("delta").load(
+        StorageResource(root=str(trained.root)).table_path(TRAINING_SET_TABLE)
+    )
 
     assert set(metadata["rows_per_split"]) == {"train", "validation", "test"}
     assert rows.count() == metadata["dagster/row_count"] == rows.select(LISTING_ID).distinct().count()
@@ -117,7 +119,9 @@ def test_parent_run_records_metrics_parameters_artifacts_and_the_model(trained, 
         "test_predictions.csv",
         "trials.csv",
     } <= artifacts
-    assert Path(good_run.info.artifact_uri.removeprefix("file://")).is_relative_to(trained.root / "mlflow" / "artifacts")
+    assert Path(good_run.info.artifact_uri.removeprefix("file://")).is_relative_to(
+        trained.root / "mlflow" / "artifacts"
+    )
 
     mlflow.set_tracking_uri(trained.tracking_uri)
     info = get_model_info(alias_uri(MODEL_NAME, CHAMPION))
@@ -132,7 +136,9 @@ def test_each_evaluation_is_a_nested_run_with_validation_and_training_metrics(tr
 
     assert len(children) == GOOD["max_evals"]
     for child in children:
-        assert {"numTrees", "maxDepth", "minInstancesPerNode", "featureSubsetStrategy", "maxBins"} <= set(child.data.params)
+        assert {"numTrees", "maxDepth", "minInstancesPerNode", "featureSubsetStrategy", "maxBins"} <= set(
+            child.data.params
+        )
         assert {"validation_rmse", "validation_mae", "validation_r2", "train_rmse"} <= set(child.data.metrics)
         assert GOOD["num_trees_min"] <= int(child.data.params["numTrees"]) <= GOOD["num_trees_max"]
 
@@ -178,7 +184,9 @@ def test_champion_loaded_in_a_fresh_session_predicts_what_training_predicted(tra
 
     compared = logged.merge(reloaded, on=LISTING_ID, suffixes=("_logged", "_reloaded"))
     assert len(compared) == len(logged) == len(reloaded) > 0
-    assert compared[f"{PREDICTION}_reloaded"].to_numpy() == pytest.approx(compared[f"{PREDICTION}_logged"].to_numpy())
+    assert compared[f"{PREDICTION}_reloaded"].to_numpy() == pytest.approx(
+        compared[f"{PREDICTION}_logged"].to_numpy()
+    )
 
 
 def test_logging_the_model_does_not_dominate_the_run(trained, good_run):
@@ -186,7 +194,9 @@ def test_logging_the_model_does_not_dominate_the_run(trained, good_run):
     training_seconds = metrics["tuning_seconds"] + metrics["final_fit_seconds"]
 
     # Inferring requirements reloads the model in a subprocess with its own JVM (40 s and more here).
-    requirements = Path(trained.client.download_artifacts(good_run.info.run_id, "model/requirements.txt")).read_text()
+    requirements = Path(
+        trained.client.download_artifacts(good_run.info.run_id, "model/requirements.txt")
+    ).read_text()
     assert requirements.split() == model_pip_requirements()
     assert metrics["model_logging_seconds"] < min(30.0, training_seconds)
 
@@ -203,7 +213,9 @@ def test_a_failed_training_marks_its_mlflow_run_failed_and_registers_nothing(tra
 
     assert not result.success
     experiment = trained.client.get_experiment_by_name(MODEL_NAME)
-    (run,) = trained.client.search_runs([experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{result.run_id}'")
+    (run,) = trained.client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{result.run_id}'"
+    )
     assert run.info.status == "FAILED"
     assert mlflow.active_run() is None
     assert len(trained.client.search_model_versions(f"name = '{MODEL_NAME}'")) == versions_before

@@ -38,7 +38,11 @@ def test_a_challenger_within_tolerance_of_the_champion_is_promoted():
 
 @pytest.mark.parametrize(
     ("challenger", "named"),
-    [(metrics(62.0, 199.0), "MAE 62.00"), (metrics(59.0, 210.0), "RMSE 210.00"), (metrics(70.0, 260.0), "MAE 70.00")],
+    [
+        (metrics(62.0, 199.0), "MAE 62.00"),
+        (metrics(59.0, 210.0), "RMSE 210.00"),
+        (metrics(70.0, 260.0), "MAE 70.00"),
+    ],
 )
 def test_a_challenger_worse_beyond_tolerance_on_either_metric_is_rejected(challenger, named):
     decision = decide_promotion(challenger, CHAMPION, BASELINE, tolerance=0.02, baseline_margin=0.2)
@@ -50,7 +54,9 @@ def test_a_challenger_worse_beyond_tolerance_on_either_metric_is_rejected(challe
 def test_a_challenger_that_stopped_beating_the_median_is_rejected_even_if_the_champion_is_worse():
     weak_champion = metrics(95.0, 290.0)
 
-    decision = decide_promotion(metrics(90.0, 280.0), weak_champion, BASELINE, tolerance=0.02, baseline_margin=0.2)
+    decision = decide_promotion(
+        metrics(90.0, 280.0), weak_champion, BASELINE, tolerance=0.02, baseline_margin=0.2
+    )
 
     assert not decision.promote
     assert "median baseline" in decision.reason

@@ -14,8 +14,8 @@ from mlvp_assets.ml.features import FEATURE_COLUMNS, ForestParams
 from mlvp_assets.ml.training import (
     SPLIT_COLUMN,
     TEST,
-    TRAINING_SET_COLUMNS,
     TRAIN,
+    TRAINING_SET_COLUMNS,
     VALIDATION,
     SearchSpace,
     assign_splits,
@@ -28,7 +28,8 @@ from mlvp_assets.ml.training import (
 
 def _listings(spark, count: int, day: dt.date = dt.date(2026, 1, 1)):
     return spark.createDataFrame(
-        [(f"L{n:06d}", day, float(100 + n % 50)) for n in range(count)], "listing_id string, landing_date date, price double"
+        [(f"L{n:06d}", day, float(100 + n % 50)) for n in range(count)],
+        "listing_id string, landing_date date, price double",
     )
 
 
@@ -51,9 +52,15 @@ def test_split_fractions_follow_the_configuration(spark):
 
 
 def test_a_listing_keeps_its_split_as_gold_grows_and_the_seed_decides(spark):
-    small = _split_of(assign_splits(_listings(spark, 300), seed=1, test_fraction=0.2, validation_fraction=0.2))
-    grown = _split_of(assign_splits(_listings(spark, 900), seed=1, test_fraction=0.2, validation_fraction=0.2))
-    other_seed = _split_of(assign_splits(_listings(spark, 300), seed=2, test_fraction=0.2, validation_fraction=0.2))
+    small = _split_of(
+        assign_splits(_listings(spark, 300), seed=1, test_fraction=0.2, validation_fraction=0.2)
+    )
+    grown = _split_of(
+        assign_splits(_listings(spark, 900), seed=1, test_fraction=0.2, validation_fraction=0.2)
+    )
+    other_seed = _split_of(
+        assign_splits(_listings(spark, 300), seed=2, test_fraction=0.2, validation_fraction=0.2)
+    )
 
     assert all(grown[listing] == split for listing, split in small.items())
     assert sum(other_seed[listing] != split for listing, split in small.items()) > 30
@@ -62,7 +69,9 @@ def test_a_listing_keeps_its_split_as_gold_grows_and_the_seed_decides(spark):
 @pytest.mark.parametrize("fractions", [(0.0, 0.2), (0.2, 1.0), (1.5, 0.1)])
 def test_split_fractions_outside_zero_one_are_refused(spark, fractions):
     with pytest.raises(ValueError, match="fraction"):
-        assign_splits(_listings(spark, 10), seed=1, test_fraction=fractions[0], validation_fraction=fractions[1])
+        assign_splits(
+            _listings(spark, 10), seed=1, test_fraction=fractions[0], validation_fraction=fractions[1]
+        )
 
 
 def test_latest_listings_keeps_each_listings_last_day(spark):
@@ -74,23 +83,32 @@ def test_latest_listings_keeps_each_listings_last_day(spark):
     ]
     gold = spark.createDataFrame(rows, "listing_id string, landing_date date, price double")
 
-    latest = {row["listing_id"]: (row["landing_date"], row["price"]) for row in latest_listings(gold).collect()}
+    latest = {
+        row["listing_id"]: (row["landing_date"], row["price"]) for row in latest_listings(gold).collect()
+    }
 
     assert latest == {"L1": (dt.date(2026, 1, 3), 120.0), "L2": (dt.date(2026, 1, 2), 80.0)}
 
 
 def test_metrics_match_sparks_regression_evaluator(spark):
     predictions = spark.createDataFrame(
-        [(100.0, 90.0), (200.0, 260.0), (150.0, 150.0), (1000.0, 400.0), (80.0, 95.0)], "price double, prediction double"
+        [(100.0, 90.0), (200.0, 260.0), (150.0, 150.0), (1000.0, 400.0), (80.0, 95.0)],
+        "price double, prediction double",
     )
 
     metrics = regression_metrics(predictions)
 
     for name in ("mae", "rmse", "r2"):
-        expected = RegressionEvaluator(labelCol="price", predictionCol="prediction", metricName=name).evaluate(predictions)
+        expected = RegressionEvaluator(
+            labelCol="price", predictionCol="prediction", metricName=name
+        ).evaluate(predictions)
         assert getattr(metrics, name) == pytest.approx(expected)
     assert metrics.rows == 5
-    assert metrics.prefixed("test") == {"test_mae": metrics.mae, "test_rmse": metrics.rmse, "test_r2": metrics.r2}
+    assert metrics.prefixed("test") == {
+        "test_mae": metrics.mae,
+        "test_rmse": metrics.rmse,
+        "test_r2": metrics.r2,
+    }
 
 
 def test_metrics_of_no_rows_fail_instead_of_reporting_nonsense(spark):
@@ -117,11 +135,7 @@ def test_inverted_search_bounds_are_refused():
 
 
 def test_training_set_takes_the_latest_row_within_the_date_window(spark):
-    gold_rows = [
-        (f"L{n}", dt.date(2026, 1, day), float(100 * day))
-        for n in range(40)
-        for day in (1, 2, 3)
-    ]
+    gold_rows = [(f"L{n}", dt.date(2026, 1, day), float(100 * day)) for n in range(40) for day in (1, 2, 3)]
     gold = spark.createDataFrame(gold_rows, "listing_id string, landing_date date, price double")
     for column in FEATURE_COLUMNS:
         gold = gold.withColumn(column, F.lit(None).cast("string"))

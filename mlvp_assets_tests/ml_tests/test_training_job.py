@@ -34,7 +34,9 @@ def test_training_job_runs_the_training_assets_and_the_promotion_check_in_one_pr
 def test_daily_runs_do_not_retrain(defs):
     daily = defs.resolve_job_def("medallion_job")
 
-    assert not {dg.AssetKey("training_set"), dg.AssetKey("price_model")} & daily.asset_layer.selected_asset_keys
+    assert (
+        not {dg.AssetKey("training_set"), dg.AssetKey("price_model")} & daily.asset_layer.selected_asset_keys
+    )
     assert not any("price_model" in name or "training" in name for name in node_names(daily))
     for asset in (ml.training_set, ml.price_model):
         assert asset.partitions_def is None
@@ -54,5 +56,9 @@ def test_prod_tunes_with_a_bigger_budget_and_its_run_config_is_valid(defs):
     prod = ml.training_run_config("prod")
 
     validated = dg.validate_run_config(job, prod)["ops"]["price_model"]["config"]
-    assert validated["max_evals"] == ml.PROD_PRICE_MODEL_CONFIG["max_evals"] > 3 * ml.PriceModelConfig().max_evals
+    assert (
+        validated["max_evals"]
+        == ml.PROD_PRICE_MODEL_CONFIG["max_evals"]
+        > 3 * ml.PriceModelConfig().max_evals
+    )
     assert ml.training_run_config("dev") == {} == ml.training_run_config("test")

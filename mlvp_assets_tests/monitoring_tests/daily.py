@@ -36,11 +36,25 @@ class SimulatedDays:
 def land_simulated_days(root: Path) -> None:
     """Days 1-3 with drift from day 3; day 4 from a run whose only drift is shifted prices."""
     simulate_landing(
-        root, DAY_1, days=3, rows_per_day=ROWS_PER_DAY, drift_from=DRIFTED_DAY, drift=("shift", "new_category", "new_column")
+        root,
+        DAY_1,
+        days=3,
+        rows_per_day=ROWS_PER_DAY,
+        drift_from=DRIFTED_DAY,
+        drift=("shift", "new_category", "new_column"),
     )
     scratch = root / "price_shift_simulation"
-    simulate_landing(scratch, DAY_1, days=4, rows_per_day=ROWS_PER_DAY, drift_from=PRICE_SHIFTED_DAY, drift=("price_shift",))
-    shutil.copytree(scratch / "landing" / PRICE_SHIFTED_DAY.isoformat(), root / "landing" / PRICE_SHIFTED_DAY.isoformat())
+    simulate_landing(
+        scratch,
+        DAY_1,
+        days=4,
+        rows_per_day=ROWS_PER_DAY,
+        drift_from=PRICE_SHIFTED_DAY,
+        drift=("price_shift",),
+    )
+    shutil.copytree(
+        scratch / "landing" / PRICE_SHIFTED_DAY.isoformat(), root / "landing" / PRICE_SHIFTED_DAY.isoformat()
+    )
     shutil.rmtree(scratch)
 
 
@@ -57,6 +71,7 @@ def run_simulated_days(root: Path) -> SimulatedDays:
     training = defs.resolve_job_def("training_job").execute_in_process(raise_on_error=False)
     daily_job = defs.resolve_job_def("daily_job")
     daily = {
-        day.isoformat(): daily_job.execute_in_process(partition_key=day.isoformat(), raise_on_error=False) for day in DAYS
+        day.isoformat(): daily_job.execute_in_process(partition_key=day.isoformat(), raise_on_error=False)
+        for day in DAYS
     }
     return SimulatedDays(root, defs, training, daily)

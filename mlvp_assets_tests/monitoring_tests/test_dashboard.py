@@ -53,13 +53,28 @@ def empty_day() -> DashboardData:
     frames = {
         field: pd.DataFrame(columns=columns)
         for field, columns in {
-            "predictions_per_day": ["landing_date", "rows", "p10", "median", "p90", "mean_price", "model_version"],
+            "predictions_per_day": [
+                "landing_date",
+                "rows",
+                "p10",
+                "median",
+                "p90",
+                "mean_price",
+                "model_version",
+            ],
             "day_predictions": ["prediction", "price"],
             "unseen_per_day": ["landing_date", "rows"],
             "top_unseen_values": ["column", "value", "rows"],
             "quality_failures": ["landing_date", "rule", "failed_rows"],
             "data_drift": ["landing_date", "dataset_drift", "drifted_share", "column", "drifted"],
-            "model_drift": ["landing_date", "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"],
+            "model_drift": [
+                "landing_date",
+                "day_mae",
+                "day_rmse",
+                "training_mae",
+                "training_rmse",
+                "model_drift",
+            ],
         }.items()
     }
     return DashboardData(day=DATES[0], **frames)
@@ -85,7 +100,10 @@ def test_the_cards_show_the_day_figures():
 def test_the_page_says_what_changed_in_the_source_and_lists_the_landing_files():
     page = render_dashboard(three_days())
 
-    assert '<p id="source-change">On 2026-01-03: the source no longer delivers cancellation_policy, bed_type.</p>' in page
+    assert (
+        '<p id="source-change">On 2026-01-03: the source no longer delivers cancellation_policy, bed_type.</p>'
+        in page
+    )
     assert "<td>2 ingested, 1 ignored</td><td>600</td><td>insideairbnb-2019, insideairbnb-2023</td>" in page
     # A column name comes from a landing file's header: it is shown as text, never as markup.
     assert "the source newly delivers &lt;b&gt;host_response_rate&lt;/b&gt;" in page
@@ -114,7 +132,12 @@ def test_every_chart_has_its_traces():
 def test_a_first_day_without_monitoring_renders_placeholders():
     page = render_dashboard(empty_day())
 
-    assert "no predictions yet" in page and "no drift report yet" in page and "no scored day yet" in page and "model version<b>none</b>" in page
+    assert (
+        "no predictions yet" in page
+        and "no drift report yet" in page
+        and "no scored day yet" in page
+        and "model version<b>none</b>" in page
+    )
     assert "No landing files logged." in page
 
 

@@ -33,14 +33,18 @@ def test_shifted_columns_and_a_new_category_are_named():
     current = listings(2)
     current["accommodates"] += 3
     current["latitude"] *= 1.5
-    current["neighbourhood_cleansed"] = np.where(np.arange(ROWS) % 3 == 0, "Treasure Island", current["neighbourhood_cleansed"])
+    current["neighbourhood_cleansed"] = np.where(
+        np.arange(ROWS) % 3 == 0, "Treasure Island", current["neighbourhood_cleansed"]
+    )
     for column in ("beds", "bathrooms", "bedrooms"):
         current[column] -= 4
 
     snapshot, drift = data_drift(listings(1), current, drift_share=0.2)
 
     assert drift.dataset_drift
-    assert {"accommodates", "latitude", "neighbourhood_cleansed", "beds", "bathrooms", "bedrooms"} <= set(drift.drifted_columns)
+    assert {"accommodates", "latitude", "neighbourhood_cleansed", "beds", "bathrooms", "bedrooms"} <= set(
+        drift.drifted_columns
+    )
     assert "minimum_nights" not in drift.drifted_columns
     by_column = {column.column: column for column in drift.columns}
     assert by_column["accommodates"].test == "K-S p_value" and by_column["accommodates"].score < 0.05
@@ -68,7 +72,9 @@ def test_the_day_error_is_measured_against_the_training_error(spark):
     day = error_of(spark, current)
     expected_mae = float((current["prediction"] - current["price"]).abs().mean())
 
-    _, drift = model_drift(reference, current, day, training_mae=day.mae, training_rmse=day.rmse, error_tolerance=0.25)
+    _, drift = model_drift(
+        reference, current, day, training_mae=day.mae, training_rmse=day.rmse, error_tolerance=0.25
+    )
 
     assert day.rows == ROWS and drift.scored_rows == ROWS
     assert drift.day_mae == pytest.approx(expected_mae)

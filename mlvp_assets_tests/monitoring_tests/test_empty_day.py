@@ -32,5 +32,7 @@ def test_a_day_without_gold_rows_skips_predictions_and_monitoring(resources):
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert {"bronze_listings", "silver_listings"} <= materialized
     assert not materialized & {"gold_listings", "daily_predictions", "unseen_listings", "data_drift_report"}
-    skipped = {event.step_key for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_SKIPPED}
+    skipped = {
+        event.step_key for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_SKIPPED
+    }
     assert {"daily_predictions_and_unseen_listings", "data_drift_report"} <= skipped

@@ -56,14 +56,18 @@ def test_new_neighbourhood_is_not_an_error(spark):
 
 def test_malformed_line_breaks_only_the_well_formed_rule(spark):
     row = dict.fromkeys(listing(), None)
-    assert failed_rules_of(spark, row, malformed={0: "expected 25 fields, found 3"}) == ["row_has_expected_fields"]
+    assert failed_rules_of(spark, row, malformed={0: "expected 25 fields, found 3"}) == [
+        "row_has_expected_fields"
+    ]
 
 
 def test_typed_rows_have_the_mission_types(spark):
     flagged = flag_rule_failures(bronze_frame(spark, [listing(price=" 185 ", minimum_nights="3.0")]))
     typed = typed_rows(flagged)
     types = dict(typed.dtypes)
-    assert types["price"] == "double" and types["minimum_nights"] == "bigint" and types["room_type"] == "string"
+    assert (
+        types["price"] == "double" and types["minimum_nights"] == "bigint" and types["room_type"] == "string"
+    )
     row = typed.first()
     assert row["price"] == 185.0 and row["minimum_nights"] == 3
 

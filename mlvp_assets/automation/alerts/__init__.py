@@ -7,7 +7,12 @@ sensors that find failures in the Dagster instance.
 
 from mlvp_assets.automation.alerts.alert import Alert, Severity
 from mlvp_assets.automation.alerts.channels import AlertDeliveryError
-from mlvp_assets.automation.alerts.resource import ALERTS_RESOURCE_KEY, AlertConfigError, AlertResource, alert_resource_for
+from mlvp_assets.automation.alerts.resource import (
+    ALERTS_RESOURCE_KEY,
+    AlertConfigError,
+    AlertResource,
+    alert_resource_for,
+)
 from mlvp_assets.automation.alerts.sensors import (
     alert_sensors,
     asset_check_failure_alert_sensor,

@@ -123,5 +123,7 @@ def post_webhook(alert: Alert, url: str, *, timeout: float = 10.0, label: str = 
     except (urllib.error.URLError, OSError) as error:
         raise AlertDeliveryError(f"webhook {shown} not reachable: {error}") from error
     if not 200 <= status < 300:
-        raise AlertDeliveryError(f"webhook {shown} answered HTTP {status}: {answer.decode('utf-8', 'replace').strip()}")
+        raise AlertDeliveryError(
+            f"webhook {shown} answered HTTP {status}: {answer.decode('utf-8', 'replace').strip()}"
+        )
     return status

@@ -27,7 +27,7 @@ No ``from __future__ import annotations`` here: Dagster reads the field annotati
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -107,18 +107,20 @@ class AlertResource(dg.ConfigurableResource):
     log), ``email`` (SMTP) or ``webhook`` (a JSON POST with ``text``, for Slack or Teams)."""
 
     channel: str = Field(default="log", description="log, email or webhook")
-    label: str = Field(default="mlvp", description="Names the sender in subjects and messages, e.g. 'mlvp prod'")
+    label: str = Field(
+        default="mlvp", description="Names the sender in subjects and messages, e.g. 'mlvp prod'"
+    )
     dagster_url: str = Field(default=DEFAULT_DAGSTER_URL, description="The Dagster UI that alerts link to")
-    storage_root: Optional[str] = None
-    smtp_host: Optional[str] = None
-    smtp_port: Optional[int] = None
+    storage_root: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
     smtp_security: str = "starttls"
-    smtp_user: Optional[str] = None
-    smtp_password: Optional[str] = None
-    smtp_ca_file: Optional[str] = None
-    email_from: Optional[str] = None
-    email_to: Optional[str] = None
-    webhook_url: Optional[str] = None
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_ca_file: str | None = None
+    email_from: str | None = None
+    email_to: str | None = None
+    webhook_url: str | None = None
     timeout_seconds: float = 20.0
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -137,7 +139,9 @@ class AlertResource(dg.ConfigurableResource):
         }[self.channel]
         for field in required:
             if not getattr(self, field):
-                raise AlertConfigError(f"alert channel {self.channel!r} needs {_setting(field)}, which is not set")
+                raise AlertConfigError(
+                    f"alert channel {self.channel!r} needs {_setting(field)}, which is not set"
+                )
         if self.channel == "log" and not is_local_root(self.storage_root):
             raise AlertConfigError(
                 f"alert channel 'log' appends to a local file, but {_setting('storage_root')} is "
@@ -150,7 +154,9 @@ class AlertResource(dg.ConfigurableResource):
                     f"valid: {', '.join(SMTP_SECURITY_MODES)}"
                 )
             if self.smtp_user and not self.smtp_password:
-                raise AlertConfigError(f"{_setting('smtp_user')} is set but {_setting('smtp_password')} is not")
+                raise AlertConfigError(
+                    f"{_setting('smtp_user')} is set but {_setting('smtp_password')} is not"
+                )
             if not parse_recipients(self.email_to):
                 raise AlertConfigError(f"{_setting('email_to')} names no recipient")
         if self.channel == "webhook" and not self.webhook_url.startswith(("http://", "https://")):
@@ -199,7 +205,7 @@ class AlertResource(dg.ConfigurableResource):
         logger.log(LOG_LEVELS[alert.severity], f"alert sent ({where}): {alert.to_json()}")
 
 
-def _resolved(value: Union[str, dg.EnvVar, None]) -> Optional[str]:
+def _resolved(value: str | dg.EnvVar | None) -> str | None:
     """The value of a setting now: an ``EnvVar`` is read from the environment."""
     if isinstance(value, dg.EnvVar):
         return value.get_value()
@@ -219,23 +225,27 @@ def _required_env(name: str, channel: str) -> dg.EnvVar:
     return dg.EnvVar(name)
 
 
-def _optional_env(name: str) -> Optional[dg.EnvVar]:
+def _optional_env(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
-def _prod_alert_resource(storage_root: Union[str, dg.EnvVar, None]) -> AlertResource:
+def _prod_alert_resource(storage_root: str | dg.EnvVar | None) -> AlertResource:
     channel = os.environ.get(CHANNEL_ENV, "log").strip().lower() or "log"
     label = "mlvp prod"
     if channel == "log":
         root = _resolved(storage_root)
         if not root:
-            raise AlertConfigError(f"{CHANNEL_ENV}=log needs the storage root ({STORAGE_ROOT_ENV}), which is not set")
+            raise AlertConfigError(
+                f"{CHANNEL_ENV}=log needs the storage root ({STORAGE_ROOT_ENV}), which is not set"
+            )
         if not is_local_root(root):
             raise AlertConfigError(
                 f"{CHANNEL_ENV}=log appends to a local file, but the storage root {root!r} is not local; "
                 f"set {CHANNEL_ENV}=email or webhook"
             )
-        return AlertResource(channel="log", label=label, dagster_url=_dagster_url(), storage_root=storage_root)
+        return AlertResource(
+            channel="log", label=label, dagster_url=_dagster_url(), storage_root=storage_root
+        )
     if channel == "email":
         security = os.environ.get(SMTP_SECURITY_ENV, "starttls").strip().lower()
         if security not in SMTP_SECURITY_MODES:
@@ -267,16 +277,20 @@ def _prod_alert_resource(storage_root: Union[str, dg.EnvVar, None]) -> AlertReso
         if not url.get_value().startswith(("http://", "https://")):
             raise AlertConfigError(f"{WEBHOOK_URL_ENV} is not an http(s) URL")
         return AlertResource(channel="webhook", label=label, dagster_url=_dagster_url(), webhook_url=url)
-    raise AlertConfigError(f"unknown alert channel {channel!r} in {CHANNEL_ENV}; valid: {', '.join(CHANNELS)}")
+    raise AlertConfigError(
+        f"unknown alert channel {channel!r} in {CHANNEL_ENV}; valid: {', '.join(CHANNELS)}"
+    )
 
 
-def alert_resource_for(env: str, storage_root: Union[str, dg.EnvVar, None]) -> AlertResource:
+def alert_resource_for(env: str, storage_root: str | dg.EnvVar | None) -> AlertResource:
     """The ``alerts`` resource of ``env``: the log channel under ``storage_root`` in dev and test,
     the channel of ``MLVP_ALERT_CHANNEL`` in prod (read now, when the definitions are built)."""
     if env in ("dev", "test"):
         if not _resolved(storage_root):
             raise AlertConfigError(f"the {env} alerts resource needs the storage root for its log file")
-        return AlertResource(channel="log", label=f"mlvp {env}", dagster_url=_dagster_url(), storage_root=storage_root)
+        return AlertResource(
+            channel="log", label=f"mlvp {env}", dagster_url=_dagster_url(), storage_root=storage_root
+        )
     if env == "prod":
         return _prod_alert_resource(storage_root)
     raise ValueError(f"unknown environment {env!r}; valid: dev, test, prod")

@@ -13,7 +13,6 @@ No ``from __future__ import annotations`` here: Dagster reads the sensors' param
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from typing import Optional
 
 import dagster as dg
 from dagster._core.storage.event_log.base import EventLogRecord
@@ -64,13 +63,16 @@ def check_summary(evaluation: dg.AssetCheckEvaluation) -> str:
     """The evaluation's description and its first metadata entries (not links), one per line."""
     lines = [evaluation.description] if evaluation.description else []
     entries = [(key, value) for key, value in evaluation.metadata.items() if not _is_link(value)]
-    lines += [f"{key}: {shorten(_metadata_text(value), SUMMARY_ENTRY_CHARS)}" for key, value in entries[:SUMMARY_ENTRIES]]
+    lines += [
+        f"{key}: {shorten(_metadata_text(value), SUMMARY_ENTRY_CHARS)}"
+        for key, value in entries[:SUMMARY_ENTRIES]
+    ]
     if len(entries) > SUMMARY_ENTRIES:
         lines.append(f"(+{len(entries) - SUMMARY_ENTRIES} more metadata entries in the Dagster UI)")
     return "\n".join(lines) or "the check failed without a description or metadata"
 
 
-def check_links(evaluation: dg.AssetCheckEvaluation, run_id: Optional[str], ui_url: str) -> dict[str, str]:
+def check_links(evaluation: dg.AssetCheckEvaluation, run_id: str | None, ui_url: str) -> dict[str, str]:
     """The check's URL, path and notebook metadata (reports, dashboards), then the run and the asset."""
     links = {key: str(value.value) for key, value in evaluation.metadata.items() if _is_link(value)}
     if run_id:
@@ -82,8 +84,8 @@ def check_links(evaluation: dg.AssetCheckEvaluation, run_id: Optional[str], ui_u
 def alert_for_check_evaluation(
     evaluation: dg.AssetCheckEvaluation,
     *,
-    run_id: Optional[str],
-    partition: Optional[str],
+    run_id: str | None,
+    partition: str | None,
     ui_url: str,
 ) -> Alert:
     return Alert(
@@ -100,8 +102,8 @@ def alert_for_check_evaluation(
 
 def check_evaluation_records(
     instance: dg.DagsterInstance,
-    after_storage_id: Optional[int],
-    after_timestamp: Optional[float] = None,
+    after_storage_id: int | None,
+    after_timestamp: float | None = None,
     limit: int = CHECK_FETCH_LIMIT,
     ascending: bool = True,
 ) -> Sequence[EventLogRecord]:
@@ -123,7 +125,7 @@ def check_evaluation_records(
 
 def _partition_of(
     instance: dg.DagsterInstance, evaluation: dg.AssetCheckEvaluation, run_id: str, tags_by_run: dict
-) -> Optional[str]:
+) -> str | None:
     if evaluation.partition:
         return evaluation.partition
     if not run_id:
@@ -134,7 +136,7 @@ def _partition_of(
     return partition_from_tags(tags_by_run[run_id])
 
 
-def partition_from_tags(tags: Mapping[str, str]) -> Optional[str]:
+def partition_from_tags(tags: Mapping[str, str]) -> str | None:
     """The run's partition, or its partition range as ``start...end``."""
     if tags.get(PARTITION_TAG):
         return tags[PARTITION_TAG]
@@ -193,7 +195,9 @@ def build_check_failure_alert_sensor(
                     if sent == 0:
                         raise  # nothing sent: the tick fails and the next one retries from the same cursor
                     # Keep what was sent; the next tick retries this alert.
-                    context.log.error(f"alert for {evaluation.check_name} not sent, retried next tick: {error}")
+                    context.log.error(
+                        f"alert for {evaluation.check_name} not sent, retried next tick: {error}"
+                    )
                     return dg.SensorResult(
                         skip_reason=f"sent {sent} alert(s); then failed: {error}", cursor=cursor
                     )
@@ -212,7 +216,7 @@ asset_check_failure_alert_sensor = build_check_failure_alert_sensor()
 # --- failed runs -------------------------------------------------------------------------------
 
 
-def run_failure_summary(failure_message: Optional[str], step_errors: Mapping[str, str]) -> str:
+def run_failure_summary(failure_message: str | None, step_errors: Mapping[str, str]) -> str:
     lines = [failure_message] if failure_message else []
     lines += [f"{step}: {shorten(error, SUMMARY_ENTRY_CHARS * 2)}" for step, error in step_errors.items()]
     return "\n".join(lines) or "the run failed without an error message"

@@ -6,23 +6,34 @@ from __future__ import annotations
 
 import dagster as dg
 
+from mlvp_assets.names import (
+    BRONZE_GROUP,
+    GOLD_GROUP,
+    ML_GROUP,
+    MONITORING_GROUP,
+    PREDICTIONS_GROUP,
+    SILVER_GROUP,
+)
+
 medallion_job = dg.define_asset_job(
     "medallion_job",
-    selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
+    selection=dg.AssetSelection.groups(BRONZE_GROUP, SILVER_GROUP, GOLD_GROUP),
     executor_def=dg.in_process_executor,
     description="Landing files of one day to bronze, silver (and quarantine) and gold, with their checks.",
 )
 
 training_job = dg.define_asset_job(
     "training_job",
-    selection=dg.AssetSelection.groups("ml"),
+    selection=dg.AssetSelection.groups(ML_GROUP),
     executor_def=dg.in_process_executor,
     description="Snapshot gold, tune and train the price model, register it and decide its promotion.",
 )
 
 daily_job = dg.define_asset_job(
     "daily_job",
-    selection=dg.AssetSelection.groups("bronze", "silver", "gold", "predictions", "monitoring"),
+    selection=dg.AssetSelection.groups(
+        BRONZE_GROUP, SILVER_GROUP, GOLD_GROUP, PREDICTIONS_GROUP, MONITORING_GROUP
+    ),
     executor_def=dg.in_process_executor,
     description=(
         "One landing day end to end: bronze, silver, gold, predictions with the champion model, unseen "

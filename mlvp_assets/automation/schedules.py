@@ -27,9 +27,7 @@ def daily_schedule_for(env: str) -> dg.ScheduleDefinition:
         ),
     )
     def daily_schedule(context: dg.ScheduleEvaluationContext, storage: StorageResource):
-        day = (
-            context.scheduled_execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)
-        ).isoformat()
+        day = (context.scheduled_execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
         if day not in daily_partitions.get_partition_keys(current_time=context.scheduled_execution_time):
             return dg.SkipReason(
                 f"{day} is not a daily partition (they start on {daily_partitions.start.date()})"

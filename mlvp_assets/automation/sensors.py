@@ -14,7 +14,7 @@ import dagster as dg
 
 from mlvp_assets.automation.landing_zone import LandedFile, list_landing_files
 from mlvp_assets.jobs import daily_job, training_job
-from mlvp_assets.monitoring.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
+from mlvp_assets.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
 from mlvp_assets.partitions import daily_partitions
 from mlvp_assets.resources.storage import StorageResource
 

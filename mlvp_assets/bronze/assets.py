@@ -6,15 +6,14 @@ from mlvp_assets.bronze.ingest import day_source_changes, ingest_landing_day
 from mlvp_assets.bronze.layouts import LAYOUTS
 from mlvp_assets.bronze.rules import (
     BRONZE_RULES,
-    BRONZE_TABLE,
-    INGESTION_LOG,
     SOURCE_SCHEMA_DESCRIPTION,
     SOURCE_SCHEMA_UNCHANGED,
     source_schema_check,
 )
 from mlvp_assets.delta_tables import read_partition, table_metadata
+from mlvp_assets.names import BRONZE_GROUP, BRONZE_TABLE, DATA_QUALITY_LOG, INGESTION_LOG
 from mlvp_assets.partitions import daily_partitions, partition_day
-from mlvp_assets.quality.log import DATA_QUALITY_LOG, record_rule_results
+from mlvp_assets.quality.log import record_rule_results
 from mlvp_assets.quality.rules import evaluate_rules
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
@@ -31,7 +30,7 @@ LANDING_FILES_READABLE = "landing_files_are_readable"
         "_malformed_reason. Every decision, other files in the folder included (ignored), is in the "
         "ingestion_log table."
     ),
-    group_name="bronze",
+    group_name=BRONZE_GROUP,
     kinds={"spark", "delta"},
     partitions_def=daily_partitions,
     check_specs=[

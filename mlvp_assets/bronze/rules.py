@@ -7,11 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
+from mlvp_assets.names import BRONZE_TABLE
 from mlvp_assets.quality.rules import Action, Rule, is_missing
 from mlvp_assets.schema import LANDING_COLUMNS
-
-BRONZE_TABLE = "bronze_listings"
-INGESTION_LOG = "ingestion_log"
 
 BRONZE_RULES: tuple[Rule, ...] = (
     Rule(

@@ -3,14 +3,14 @@
 import dagster as dg
 
 from mlvp_assets.delta_tables import read_partition, replace_partition, table_metadata
-from mlvp_assets.gold.rules import GOLD_RULES, GOLD_TABLE
+from mlvp_assets.gold.rules import GOLD_RULES
 from mlvp_assets.gold.transform import enrich_listings
+from mlvp_assets.names import GOLD_GROUP, GOLD_TABLE, SILVER_TABLE
 from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.quality.contracts import GoldListing, contract_errors
 from mlvp_assets.quality.rules import describe_failures, evaluate_rules
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
-from mlvp_assets.silver.rules import SILVER_TABLE
 
 
 @dg.asset(
@@ -18,7 +18,7 @@ from mlvp_assets.silver.rules import SILVER_TABLE
         "Model-ready listings of the day: silver listings plus aggregated_review_scores, the sum of "
         "all seven review scores (the original summed six by mistake)."
     ),
-    group_name="gold",
+    group_name=GOLD_GROUP,
     kinds={"spark", "delta"},
     deps=[SILVER_TABLE],
     partitions_def=daily_partitions,

@@ -9,8 +9,6 @@ from mlvp_assets.quality.contracts import MAX_AGGREGATED_REVIEW_SCORES
 from mlvp_assets.quality.listing_rules import listing_rules
 from mlvp_assets.quality.rules import Action, Rule, outside
 
-GOLD_TABLE = "gold_listings"
-
 GOLD_RULES: tuple[Rule, ...] = (
     *listing_rules(Action.FAIL),
     Rule(

@@ -14,7 +14,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import read_table, table_exists, table_metadata, table_version
-from mlvp_assets.gold.rules import GOLD_TABLE
 from mlvp_assets.jobs import training_job
 from mlvp_assets.ml.features import TargetTransform
 from mlvp_assets.ml.registry import (
@@ -41,13 +40,11 @@ from mlvp_assets.ml.training import (
     split_frames,
     train_price_model,
 )
+from mlvp_assets.names import GOLD_TABLE, ML_GROUP, PRICE_MODEL, TRAINING_SET_TABLE
 from mlvp_assets.resources.mlflow import active_run_id, run_marked_failed_on_error
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import PARTITION_COLUMN
-
-TRAINING_SET_TABLE = "training_set"
-ML_GROUP = "ml"
 
 
 class TrainingSetConfig(dg.Config):
@@ -171,6 +168,7 @@ def training_set(
         "refit on train + validation, logged to MLflow (one nested run per evaluation) and registered "
         "as a new version with the 'challenger' alias. Metrics are on the price scale."
     ),
+    name=PRICE_MODEL,
     group_name=ML_GROUP,
     kinds={"spark", "mlflow"},
     deps=[training_set],
@@ -325,7 +323,7 @@ PROD_PRICE_MODEL_CONFIG: dict[str, object] = {
 
 def training_run_config(env: str) -> dict[str, object]:
     if env == "prod":
-        return {"ops": {"price_model": {"config": PROD_PRICE_MODEL_CONFIG}}}
+        return {"ops": {PRICE_MODEL: {"config": PROD_PRICE_MODEL_CONFIG}}}
     return {}
 
 

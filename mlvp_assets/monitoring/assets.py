@@ -12,7 +12,6 @@ import dagster as dg
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from mlvp_assets.bronze.rules import INGESTION_LOG
 from mlvp_assets.delta_tables import (
     read_partition,
     read_table,
@@ -22,8 +21,6 @@ from mlvp_assets.delta_tables import (
     upsert,
 )
 from mlvp_assets.files import is_local_path, local_path, write_text
-from mlvp_assets.gold.rules import GOLD_TABLE
-from mlvp_assets.ml.assets import TRAINING_SET_TABLE
 from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
 from mlvp_assets.monitoring.dashboard import collect_dashboard_data, render_dashboard
 from mlvp_assets.monitoring.drift import (
@@ -33,14 +30,6 @@ from mlvp_assets.monitoring.drift import (
     day_error,
     model_drift,
     sample_to_pandas,
-)
-from mlvp_assets.monitoring.names import (
-    DATA_DRIFT_LOG,
-    DATA_DRIFT_REPORT,
-    MODEL_DRIFT_LOG,
-    MODEL_DRIFT_REPORT,
-    PREDICTIONS_TABLE,
-    UNSEEN_TABLE,
 )
 from mlvp_assets.monitoring.scoring import (
     coverage,
@@ -52,15 +41,28 @@ from mlvp_assets.monitoring.scoring import (
 from mlvp_assets.monitoring.scoring import (
     unseen_listings as find_unseen_listings,
 )
+from mlvp_assets.names import (
+    DAILY_DASHBOARD,
+    DATA_DRIFT_LOG,
+    DATA_DRIFT_REPORT,
+    DATA_QUALITY_LOG,
+    GOLD_TABLE,
+    INGESTION_LOG,
+    MODEL_DRIFT_LOG,
+    MODEL_DRIFT_REPORT,
+    MONITORING_GROUP,
+    PREDICTIONS_GROUP,
+    PREDICTIONS_TABLE,
+    PRICE_MODEL,
+    TRAINING_SET_TABLE,
+    UNSEEN_TABLE,
+)
 from mlvp_assets.partitions import daily_partitions, partition_day
-from mlvp_assets.quality.log import DATA_QUALITY_LOG
 from mlvp_assets.resources.mlflow import ModelRegistryResource
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 
-PREDICTIONS_GROUP = "predictions"
-MONITORING_GROUP = "monitoring"
 LATEST_DASHBOARD = "latest.html"
 
 
@@ -94,7 +96,7 @@ class PredictionsConfig(dg.Config):
             ),
             group_name=PREDICTIONS_GROUP,
             kinds={"spark", "delta", "mlflow"},
-            deps=[GOLD_TABLE, "price_model"],
+            deps=[GOLD_TABLE, PRICE_MODEL],
         ),
         dg.AssetSpec(
             UNSEEN_TABLE,
@@ -104,7 +106,7 @@ class PredictionsConfig(dg.Config):
             ),
             group_name=PREDICTIONS_GROUP,
             kinds={"spark", "delta"},
-            deps=[GOLD_TABLE, "price_model"],
+            deps=[GOLD_TABLE, PRICE_MODEL],
         ),
     ],
     check_specs=[
@@ -254,6 +256,7 @@ DATA_DRIFT_LOG_SCHEMA = (
 
 
 @dg.asset(
+    name=DATA_DRIFT_REPORT,
     description=(
         "Evidently DataDriftPreset of the day's gold features against the training set: HTML report under "
         "reports/data_drift/<date>.html and a row in the data_drift_log Delta table (per column: test, score, verdict)."
@@ -368,6 +371,7 @@ def _model_drift_log_row(
 
 
 @dg.asset(
+    name=MODEL_DRIFT_REPORT,
     description=(
         "Model drift of the day: the distribution of its predictions against the same model's predictions on the "
         "training set (Evidently), and its error (MAE, RMSE) against the model's test error at training time. "
@@ -460,6 +464,7 @@ class DashboardConfig(dg.Config):
 
 
 @dg.asset(
+    name=DAILY_DASHBOARD,
     description=(
         "One self-contained HTML page per day (dashboard/<date>.html, and dashboard/latest.html for the latest "
         "day): predictions and their distribution, model version, unseen rows and values, data-quality "

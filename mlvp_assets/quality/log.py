@@ -12,7 +12,6 @@ from mlvp_assets.delta_tables import upsert
 from mlvp_assets.quality.rules import RuleResult
 from mlvp_assets.schema import PARTITION_COLUMN
 
-DATA_QUALITY_LOG = "data_quality_log"
 LOG_SCHEMA = (
     f"{PARTITION_COLUMN} date, table_name string, rule string, column_name string, "
     "failed_rows long, total_rows long, action string"

@@ -3,15 +3,15 @@ silver contract check."""
 
 import dagster as dg
 
-from mlvp_assets.bronze.rules import BRONZE_TABLE
 from mlvp_assets.delta_tables import read_partition, replace_partition, table_metadata
+from mlvp_assets.names import BRONZE_TABLE, DATA_QUALITY_LOG, QUARANTINE_TABLE, SILVER_GROUP, SILVER_TABLE
 from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.quality.contracts import SilverListing, contract_errors
-from mlvp_assets.quality.log import DATA_QUALITY_LOG, record_rule_results
+from mlvp_assets.quality.log import record_rule_results
 from mlvp_assets.quality.rules import Action, RuleResult
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
-from mlvp_assets.silver.rules import QUARANTINE_TABLE, SILVER_RULES, SILVER_TABLE
+from mlvp_assets.silver.rules import SILVER_RULES
 from mlvp_assets.silver.transform import (
     deduplicate_listings,
     flag_rule_failures,
@@ -29,7 +29,7 @@ DUPLICATE_RULE = "listing_is_unique_per_day"
         dg.AssetSpec(
             SILVER_TABLE,
             description="Typed listings of the day, one row per listing, every silver rule met.",
-            group_name="silver",
+            group_name=SILVER_GROUP,
             kinds={"spark", "delta"},
             deps=[BRONZE_TABLE],
             partitions_def=daily_partitions,
@@ -40,7 +40,7 @@ DUPLICATE_RULE = "listing_is_unique_per_day"
                 "Bronze rows that broke a silver rule, as text, with failed_rules naming every rule "
                 "they broke (DLT expect_or_drop, except that nothing is lost)."
             ),
-            group_name="silver",
+            group_name=SILVER_GROUP,
             kinds={"spark", "delta"},
             deps=[BRONZE_TABLE],
             partitions_def=daily_partitions,

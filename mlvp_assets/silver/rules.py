@@ -5,9 +5,6 @@ from __future__ import annotations
 from mlvp_assets.quality.listing_rules import listing_rules, well_formed_rule
 from mlvp_assets.quality.rules import Action
 
-SILVER_TABLE = "silver_listings"
-QUARANTINE_TABLE = "quarantined_listings"
-
 WELL_FORMED_RULE = well_formed_rule(Action.QUARANTINE)
 SILVER_VALUE_RULES = listing_rules(Action.QUARANTINE)
 SILVER_RULES = (WELL_FORMED_RULE, *SILVER_VALUE_RULES)

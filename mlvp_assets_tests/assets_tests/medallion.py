@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 from pyspark.sql import functions as F
 
-from mlvp_assets.bronze.assets import INGESTION_LOG, bronze_listings
+from mlvp_assets.bronze.assets import bronze_listings
 from mlvp_assets.delta_tables import read_table
 from mlvp_assets.gold.assets import gold_listings, gold_listings_match_contract
-from mlvp_assets.quality.log import DATA_QUALITY_LOG
+from mlvp_assets.names import DATA_QUALITY_LOG, INGESTION_LOG
 from mlvp_assets.schema import PARTITION_COLUMN
 from mlvp_assets.silver.assets import (
     DUPLICATE_RULE,

@@ -18,7 +18,7 @@ from mlvp_assets.automation.sensors import (
     retraining_decision,
 )
 from mlvp_assets.definitions import RETRAIN_AFTER_ENV, build_definitions
-from mlvp_assets.monitoring.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
+from mlvp_assets.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
 from mlvp_assets.resources.storage import StorageResource
 
 from .landing import drop, uri

@@ -12,8 +12,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from mlvp_assets import schema
-from mlvp_assets.gold.rules import GOLD_TABLE
 from mlvp_assets.gold.transform import enrich_listings
+from mlvp_assets.names import GOLD_TABLE
 from mlvp_assets.resources.mlflow import MLFLOW_RESOURCE_KEY, mlflow_resource_for
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.simulate import simulate_landing

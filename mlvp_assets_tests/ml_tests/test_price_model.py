@@ -18,10 +18,11 @@ import pytest
 from mlflow.models import get_model_info
 from mlflow.tracking import MlflowClient
 
-from mlvp_assets.ml.assets import TRAINING_SET_TABLE, challenger_beats_champion, price_model, training_set
+from mlvp_assets.ml.assets import challenger_beats_champion, price_model, training_set
 from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION
 from mlvp_assets.ml.registry import CHALLENGER, CHAMPION, alias_uri
 from mlvp_assets.ml.training import SPLIT_COLUMN, TEST, model_pip_requirements
+from mlvp_assets.names import TRAINING_SET_TABLE
 from mlvp_assets.resources.mlflow import airbnb_price_name, local_tracking_uri
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID

@@ -12,8 +12,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import read_table
-from mlvp_assets.gold.rules import GOLD_TABLE
-from mlvp_assets.monitoring.names import DATA_DRIFT_LOG, MODEL_DRIFT_LOG, PREDICTIONS_TABLE, UNSEEN_TABLE
+from mlvp_assets.names import DATA_DRIFT_LOG, GOLD_TABLE, MODEL_DRIFT_LOG, PREDICTIONS_TABLE, UNSEEN_TABLE
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 from mlvp_assets.simulate import NEW_NEIGHBOURHOOD

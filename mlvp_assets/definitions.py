@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from mlvp_assets.automation.alerts import alert_sensors
+from mlvp_assets.automation.alert_sensors import alert_sensors
 from mlvp_assets.automation.schedules import daily_schedule_for
 from mlvp_assets.automation.sensors import (
     DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING,

@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from mlvp_assets.automation.alerts.resource import ALERTS_RESOURCE_KEY, alert_resource_for
+from mlvp_assets.resources.alerts.resource import ALERTS_RESOURCE_KEY, alert_resource_for
 from mlvp_assets.resources.mlflow import (
     MLFLOW_RESOURCE_KEY,
     MODEL_REGISTRY_RESOURCE_KEY,

@@ -11,8 +11,8 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from mlvp_assets.automation.alerts import Severity
-from mlvp_assets.automation.alerts.sensors import alert_for_check_evaluation
+from mlvp_assets.automation.alert_sensors import alert_for_check_evaluation
+from mlvp_assets.resources.alerts import Severity
 from mlvp_assets.schema import LANDING_COLUMNS
 from mlvp_assets_tests.assets_tests.medallion import (
     INGEST_AND_CLEAN,

@@ -15,10 +15,10 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from mlvp_assets.automation.alerts import Severity
-from mlvp_assets.automation.alerts.sensors import alert_for_check_evaluation
+from mlvp_assets.automation.alert_sensors import alert_for_check_evaluation
 from mlvp_assets.automation.landing_zone import list_landing_files
 from mlvp_assets.bronze.layouts import INSIDE_AIRBNB_2019, INSIDE_AIRBNB_2023, RESCALED_NOTE
+from mlvp_assets.resources.alerts import Severity
 from mlvp_assets.simulate import simulate_landing
 from mlvp_assets_tests.assets_tests.medallion import (
     THREE_LAYERS,

@@ -4,9 +4,9 @@ import datetime as dt
 
 import dagster as dg
 
-from mlvp_assets.automation.alerts import Alert, Severity
-from mlvp_assets.automation.alerts.alert import SUMMARY_MAX_CHARS
-from mlvp_assets.automation.alerts.sensors import check_links, check_summary
+from mlvp_assets.automation.alert_sensors import check_links, check_summary
+from mlvp_assets.resources.alerts import Alert, Severity
+from mlvp_assets.resources.alerts.alert import SUMMARY_MAX_CHARS
 
 
 def run_failure(**changes) -> Alert:

@@ -5,8 +5,8 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from mlvp_assets.automation.alerts import Alert, AlertConfigError, AlertResource, Severity, alert_resource_for
-from mlvp_assets.automation.alerts.channels import read_json_lines
+from mlvp_assets.resources.alerts import Alert, AlertConfigError, AlertResource, Severity, alert_resource_for
+from mlvp_assets.resources.alerts.channels import read_json_lines
 
 ALERT_ENV_VARS = (
     "MLVP_DAGSTER_URL",
@@ -168,8 +168,10 @@ def test_resource_settings_errors_name_the_field(settings, message):
 
 
 def test_a_wrong_resource_fails_when_dagster_initialises_it():
-    with pytest.raises(dg.DagsterResourceFunctionError) as raised:
-        with dg.build_resources({"alerts": AlertResource(channel="webhook")}):
-            pass
+    with (
+        pytest.raises(dg.DagsterResourceFunctionError) as raised,
+        dg.build_resources({"alerts": AlertResource(channel="webhook")}),
+    ):
+        pass
     assert isinstance(raised.value.__cause__, AlertConfigError)
     assert "webhook_url (env MLVP_ALERT_WEBHOOK_URL)" in str(raised.value.__cause__)

@@ -5,17 +5,15 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from mlvp_assets.automation.alerts import (
-    AlertResource,
-    Severity,
-    alert_resource_for,
+from mlvp_assets.automation.alert_sensors import (
     alert_sensors,
     asset_check_failure_alert_sensor,
     build_check_failure_alert_sensor,
     run_failure_alert_sensor,
 )
-from mlvp_assets.automation.alerts.channels import read_json_lines
 from mlvp_assets.partitions import daily_partitions
+from mlvp_assets.resources.alerts import AlertResource, Severity, alert_resource_for
+from mlvp_assets.resources.alerts.channels import read_json_lines
 
 UI = "http://dagster.example:3000"
 DRIFT_REPORT = "http://reports.example/drift/2026-01-02.html"

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from mlvp_assets.automation.alerts import Alert, AlertDeliveryError, AlertResource, Severity
-from mlvp_assets.automation.alerts.channels import read_json_lines, redact_url
+from mlvp_assets.resources.alerts import Alert, AlertDeliveryError, AlertResource, Severity
+from mlvp_assets.resources.alerts.channels import read_json_lines, redact_url
 from mlvp_assets_tests.automation_tests.conftest import SMTP_PASSWORD, SMTP_USER
 
 REPORT_URL = "http://127.0.0.1:8080/reports/drift/2026-01-02.html"
@@ -57,7 +57,7 @@ def test_log_channel_appends_json_lines_under_the_storage_root(tmp_path, caplog)
     alerts = AlertResource(channel="log", storage_root=str(tmp_path))
     first, second = drift_alert(), drift_alert(severity=Severity.HIGH, partition="2026-01-03")
 
-    with caplog.at_level(logging.WARNING, logger="mlvp_assets.automation.alerts"):
+    with caplog.at_level(logging.WARNING, logger="mlvp_assets.resources.alerts"):
         alerts.send(first)
         alerts.send(second)
 

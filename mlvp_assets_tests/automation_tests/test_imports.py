@@ -11,7 +11,8 @@ HEAVY = ("pyspark", "mlflow", "hyperopt", "evidently", "pandas", "delta")
 def test_importing_the_sensors_and_schedules_loads_no_heavy_library():
     code = (
         "import json, sys\n"
-        "import mlvp_assets.automation.sensors, mlvp_assets.automation.schedules, mlvp_assets.automation.alerts\n"
+        "import mlvp_assets.automation.sensors, mlvp_assets.automation.schedules\n"
+        "import mlvp_assets.automation.alert_sensors, mlvp_assets.resources.alerts\n"
         f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n"
     )
     completed = subprocess.run(

@@ -18,8 +18,8 @@ import dagster as dg
 from dagster._core.storage.event_log.base import EventLogRecord
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
-from mlvp_assets.automation.alerts.alert import Alert, Severity, shorten
-from mlvp_assets.automation.alerts.resource import AlertResource
+from mlvp_assets.resources.alerts.alert import Alert, Severity, shorten
+from mlvp_assets.resources.alerts.resource import AlertResource
 
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -94,7 +94,8 @@ class Alert:
         return cls.from_dict(json.loads(line))
 
     def subject(self, label: str = "mlvp") -> str:
-        """An email subject: ``[mlvp prod] HIGH: <title> [<partition>]``, naming the asset if the title does not."""
+        """An email subject: ``[mlvp prod] HIGH: <title> [<partition>]``, naming the asset if the
+        title does not."""
         subject = f"[{label}] {self.severity.value.upper()}: {self.title}"
         if self.asset_key and self.asset_key not in self.title:
             subject += f" on {self.asset_key}"

@@ -33,8 +33,8 @@ import dagster as dg
 from pydantic import Field
 
 from mlvp_assets import files
-from mlvp_assets.automation.alerts.alert import Alert, Severity
-from mlvp_assets.automation.alerts.channels import (
+from mlvp_assets.resources.alerts.alert import Alert, Severity
+from mlvp_assets.resources.alerts.channels import (
     DEFAULT_SMTP_PORTS,
     SMTP_SECURITY_MODES,
     append_json_line,
@@ -77,7 +77,7 @@ FIELD_ENV = {
 
 LOG_LEVELS = {Severity.HIGH: logging.ERROR, Severity.MEDIUM: logging.WARNING, Severity.LOW: logging.INFO}
 
-_fallback_logger = logging.getLogger("mlvp_assets.automation.alerts")
+_fallback_logger = logging.getLogger("mlvp_assets.resources.alerts")
 
 
 class AlertConfigError(ValueError):
@@ -130,7 +130,8 @@ class AlertResource(dg.ConfigurableResource):
         """Fail with an ``AlertConfigError`` naming the first wrong setting of the chosen channel."""
         if self.channel not in CHANNELS:
             raise AlertConfigError(
-                f"unknown alert channel {self.channel!r} in {_setting('channel')}; valid: {', '.join(CHANNELS)}"
+                f"unknown alert channel {self.channel!r} in {_setting('channel')}; "
+                f"valid: {', '.join(CHANNELS)}"
             )
         required = {
             "log": ["storage_root"],
@@ -250,7 +251,8 @@ def _prod_alert_resource(storage_root: str | dg.EnvVar | None) -> AlertResource:
         security = os.environ.get(SMTP_SECURITY_ENV, "starttls").strip().lower()
         if security not in SMTP_SECURITY_MODES:
             raise AlertConfigError(
-                f"unknown SMTP security {security!r} in {SMTP_SECURITY_ENV}; valid: {', '.join(SMTP_SECURITY_MODES)}"
+                f"unknown SMTP security {security!r} in {SMTP_SECURITY_ENV}; "
+                f"valid: {', '.join(SMTP_SECURITY_MODES)}"
             )
         port = os.environ.get(SMTP_PORT_ENV)
         if port is not None and not port.strip().isdigit():

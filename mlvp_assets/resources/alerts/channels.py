@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from mlvp_assets.automation.alerts.alert import Alert
+from mlvp_assets.resources.alerts.alert import Alert
 
 SMTP_SECURITY_MODES = ("starttls", "ssl", "plain")
 DEFAULT_SMTP_PORTS = {"starttls": 587, "ssl": 465, "plain": 25}

@@ -12,11 +12,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mlvp_assets_tests.browser import (
+    CHROMEDRIVER_ENV_VAR,
     CHROMIUM_ENV_VAR,
     CHROMIUM_MISSING_REASON,
     BrowserError,
-    Chromium,
     PageTimeout,
+    chromium,
     chromium_executable,
     open_page,
     screenshot_is_blank,
@@ -50,7 +51,8 @@ CHART_PAGE = """<!doctype html>
 def write_page(directory: Path, body: str, name: str = "page.html") -> Path:
     path = directory / name
     head = f'<html><head><meta charset="utf-8"><title>{name}</title></head>'
-    path.write_text(f"<!doctype html>\n{head}\n<body>{body}</body></html>\n")  # the body is on line 3
+    # The body is on line 3, which chromedriver's log calls 2 (it counts lines and columns from 0).
+    path.write_text(f"<!doctype html>\n{head}\n<body>{body}</body></html>\n")
     return path
 
 
@@ -63,44 +65,51 @@ def png(draw=None, size=(200, 100), colour=(255, 255, 255)) -> bytes:
     return buffer.getvalue()
 
 
-def live_members(process_group: int) -> list[int]:
-    """Processes (not zombies) still in a process group, from /proc."""
-    members = []
+def live_descendants(pid: int) -> set[int]:
+    """Processes (not zombies) descended from ``pid``, from /proc."""
+    parents = {}
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
-            # pid (comm) state ppid pgrp ...: split after the command name, which may hold spaces
+            # pid (comm) state ppid ...: split after the command name, which may hold spaces
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+        except (OSError, IndexError):  # gone meanwhile
             continue
-        if int(fields[2]) == process_group and fields[0] != "Z":
-            members.append(int(stat_file.parent.name))
-    return members
+        if fields[0] != "Z":
+            parents[int(stat_file.parent.name)] = int(fields[1])
+    found, generation = set(), {pid}
+    while generation:
+        generation = {child for child, parent in parents.items() if parent in generation} - found
+        found |= generation
+    return found
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the module; every page gets its own tab and browser context."""
-    if chromium_executable() is None:
-        pytest.skip(CHROMIUM_MISSING_REASON)
-    with Chromium() as chromium:
-        yield chromium
+def is_alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 # -- finding Chromium and judging screenshots (no browser needed) ---------------------------
 
 
-def test_the_environment_variable_chooses_the_browser(tmp_path, monkeypatch):
-    fake = tmp_path / "my-chromium"
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv(CHROMIUM_ENV_VAR, str(fake))
-    assert chromium_executable() == str(fake)
+def test_the_environment_variables_choose_the_browser_and_driver_and_both_are_needed(tmp_path, monkeypatch):
+    fake_chromium, fake_driver = tmp_path / "my-chromium", tmp_path / "my-chromedriver"
+    for fake in (fake_chromium, fake_driver):
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv(CHROMIUM_ENV_VAR, str(fake_chromium))
+    monkeypatch.setenv(CHROMEDRIVER_ENV_VAR, str(fake_driver))
+    assert chromium_executable() == str(fake_chromium)
+    monkeypatch.setenv(CHROMEDRIVER_ENV_VAR, str(tmp_path / "no-driver"))
+    assert chromium_executable() is None  # a browser without its driver is of no use: skip
+    monkeypatch.setenv(CHROMEDRIVER_ENV_VAR, str(fake_driver))
     monkeypatch.setenv(CHROMIUM_ENV_VAR, str(tmp_path / "not-there"))
     assert chromium_executable() is None
 
 
-def test_the_skip_reason_says_how_to_install_chromium():
-    assert "apt-get install chromium" in CHROMIUM_MISSING_REASON
+def test_the_skip_reason_says_how_to_install_chromium_and_its_driver():
+    assert "apt-get install chromium chromium-driver" in CHROMIUM_MISSING_REASON
 
 
 def test_screenshot_is_blank_for_one_colour_and_not_for_a_drawing():
@@ -111,14 +120,14 @@ def test_screenshot_is_blank_for_one_colour_and_not_for_a_drawing():
     assert not screenshot_is_blank(png(lambda d: d.text((10, 40), "chart", fill=(0, 0, 0))))
 
 
+@requires_chromium  # chromedriver, that is
 def test_a_browser_that_fails_to_start_is_a_clear_error(tmp_path):
     broken = tmp_path / "broken-chromium"
     broken.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
     broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
     page = write_page(tmp_path, "<p>hi</p>")
-    with pytest.raises(
-        BrowserError, match=r"(?s)while opening file://.*page.html: .*exited with code 3.*cannot open display"
-    ):
+    expected = r"(?s)while opening file://.*page.html: Chromium \(.*broken-chromium\) did not start: "
+    with pytest.raises(BrowserError, match=expected + ".*cannot open display"):  # Chromium's own words
         open_page(page, executable=str(broken))
 
 
@@ -130,10 +139,11 @@ def test_a_missing_page_is_named_before_starting_the_browser(tmp_path):
 # -- pages in a real browser ---------------------------------------------------------------
 
 
-def test_a_page_with_svg_and_canvas_charts_loads_cleanly(browser, tmp_path):
+@requires_chromium
+def test_a_page_with_svg_and_canvas_charts_loads_cleanly(tmp_path):
     page = tmp_path / "charts.html"
     page.write_text(CHART_PAGE)
-    report = browser.open_page(page)
+    report = open_page(page)
     assert report.console_errors == [], report.describe()
     assert report.title == "Chart page"
     assert report.ready_state == "complete"
@@ -142,50 +152,58 @@ def test_a_page_with_svg_and_canvas_charts_loads_cleanly(browser, tmp_path):
     assert Image.open(io.BytesIO(report.screenshot_png)).size == (1280, 900)
 
 
-def test_console_error_is_reported(browser, tmp_path):
+@requires_chromium
+def test_console_error_is_reported(tmp_path):
     page = write_page(
         tmp_path, "<p>text</p><script>console.log('fine'); console.error('price model missing', 42)</script>"
     )
-    report = browser.open_page(page)
-    assert report.console_errors == [f"console.error: price model missing 42 ({page.as_uri()}:3)"]
-    assert any(message.startswith("console.log: fine") for message in report.console_messages)
+    report = open_page(page)
+    expected = f'SEVERE [console-api] {page.as_uri()} 2:54 "price model missing" 42'
+    assert report.console_errors == [expected], report.describe()
+    assert report.console_messages == [
+        f'INFO [console-api] {page.as_uri()} 2:33 "fine"',
+        *report.console_errors,
+    ]
 
 
-def test_uncaught_exceptions_are_reported(browser, tmp_path):
+@requires_chromium
+def test_uncaught_exceptions_are_reported(tmp_path):
     page = write_page(
         tmp_path,
         "<p>text</p><script>setTimeout(() => { throw new TypeError('drift is undefined') }, 0);"
         " Promise.reject(new Error('no data'));</script>",
     )
-    report = browser.open_page(page)
+    report = open_page(page)
     assert sorted(report.console_errors) == [
-        f"exception: Uncaught (in promise) Error: no data ({page.as_uri()}:3)",
-        f"exception: Uncaught TypeError: drift is undefined ({page.as_uri()}:3)",
+        f"SEVERE [javascript] {page.as_uri()} 2:108 Uncaught Error: no data",
+        f"SEVERE [javascript] {page.as_uri()} 2:50 Uncaught TypeError: drift is undefined",
     ], report.describe()
 
 
-def test_a_missing_script_is_reported(browser, tmp_path):
+@requires_chromium
+def test_a_missing_script_is_reported(tmp_path):
     page = write_page(tmp_path, '<p>text</p><script src="missing.js"></script>')
-    report = browser.open_page(page)
+    report = open_page(page)
     missing = (tmp_path / "missing.js").as_uri()
-    assert report.console_errors == [
-        f"log.error [network]: Failed to load resource: net::ERR_FILE_NOT_FOUND ({missing})"
-    ]
+    expected = f"SEVERE [network] {missing} - Failed to load resource: net::ERR_FILE_NOT_FOUND"
+    assert report.console_errors == [expected], report.describe()
 
 
-def test_a_blank_page_has_a_blank_screenshot(browser, tmp_path):
+@requires_chromium
+def test_a_blank_page_has_a_blank_screenshot(tmp_path):
     page = write_page(tmp_path, "", name="blank.html")
-    report = browser.open_page(page)
+    report = open_page(page)
     assert report.console_errors == []
     assert report.chart_count == 0
     assert report.screenshot_is_blank()
 
 
-def test_a_page_that_never_finishes_loading_times_out_with_its_path(browser, tmp_path):
+@requires_chromium
+def test_a_page_that_never_finishes_loading_times_out_with_its_path(tmp_path):
     page = write_page(tmp_path, "<script>while (true) {}</script>", name="hangs.html")
     started = time.monotonic()
     with pytest.raises(PageTimeout, match=f"did not finish loading within 2s: {page.as_uri()}"):
-        browser.open_page(page, timeout=2)
+        open_page(page, timeout=2)
     assert time.monotonic() - started < 8
 
 
@@ -210,8 +228,7 @@ def plotly_page(path: Path, *, webgl: bool = False) -> Path:
 
 @requires_chromium
 def test_an_offline_plotly_page_draws_its_charts(tmp_path, monkeypatch):
-    """The real dashboard's shape, through the one-shot open_page: a fresh Chromium and profile
-    that are gone afterwards."""
+    """The real dashboard's shape, in a fresh Chromium whose temporary profile is gone afterwards."""
     page = plotly_page(tmp_path / "dashboard.html")
     profiles = tmp_path / "tmp"
     profiles.mkdir()
@@ -226,21 +243,25 @@ def test_an_offline_plotly_page_draws_its_charts(tmp_path, monkeypatch):
 
 
 @requires_chromium
-def test_chromium_is_stopped_after_use(tmp_path):
-    with Chromium() as chromium:
-        group = chromium.process.pid
-        assert live_members(group)
-        chromium.open_page(write_page(tmp_path, "<p>hi</p>"))
-    assert live_members(group) == []
+def test_chromedriver_and_chromium_are_stopped_even_when_the_work_fails(tmp_path):
+    with pytest.raises(RuntimeError, match="a test failed"), chromium() as driver:
+        driver.get(write_page(tmp_path, "<p>hi</p>").as_uri())
+        processes = {driver.service.process.pid, *live_descendants(driver.service.process.pid)}
+        profile = Path(driver.capabilities["chrome"]["userDataDir"])
+        assert len(processes) > 2 and profile.is_dir()  # chromedriver, Chromium and its helpers
+        raise RuntimeError("a test failed")
+    assert [pid for pid in processes if is_alive(pid)] == []
+    assert not profile.exists()
 
 
-def test_plotly_webgl_charts_draw_with_software_webgl_and_only_warnings(browser, tmp_path):
+@requires_chromium
+def test_plotly_webgl_charts_draw_with_software_webgl_and_only_warnings(tmp_path):
     """plotly.express switches to WebGL (Scattergl) above 1000 points. With --disable-gpu,
     Chromium falls back to SwiftShader and only warns that this fallback is deprecated."""
-    report = browser.open_page(plotly_page(tmp_path / "webgl.html", webgl=True))
+    report = open_page(plotly_page(tmp_path / "webgl.html", webgl=True))
     assert report.console_errors == [], report.describe()
     assert report.canvas_count > 0 and report.svg_count > 0
     assert not report.screenshot_is_blank()
-    assert all(message.startswith("log.warning [rendering]") for message in report.console_messages), (
+    assert all(message.startswith("WARNING [rendering]") for message in report.console_messages), (
         report.describe()
     )

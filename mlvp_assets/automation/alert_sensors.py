@@ -1,8 +1,16 @@
 """Sensors that turn failures into alerts: failed asset checks and failed runs.
 
-Both read only the Dagster instance (no Spark, no tables) and send through the ``alerts``
-resource. Each failure is alerted once: the check sensor's cursor is the storage id of the last
-check evaluation it handled; the run sensor's cursor is kept by Dagster's ``run_failure_sensor``.
+Both read only the Dagster instance (no Spark, no tables), with what the ``dagster`` package
+exports and nothing from its private modules: ``DagsterInstance.fetch_run_status_changes`` and
+``get_records_for_run``, the calls Dagster's own run status sensors make. They send through the
+``alerts`` resource (:mod:`mlvp_assets.resources.alerts`).
+
+Failed checks: every run that ends (succeeded, failed or canceled: a failed WARN check does not
+fail its run) is read once, in the order the instance recorded the ends, and each failed check
+evaluation in it is alerted; a check is alerted when its run ends, not while the run goes on.
+The cursor is the storage id of the last run end handled, so each failure is alerted once; when
+a delivery fails, the cursor stays before it and the next tick retries it. Failed runs: Dagster's
+``run_failure_sensor`` keeps that sensor's cursor.
 
 Severity: a failed ERROR check or a failed run is ``high``; a failed WARN check (the drift checks,
 ``landing_files_are_readable`` when a landing file was rejected) is ``medium``.
@@ -12,11 +20,9 @@ No ``from __future__ import annotations`` here: Dagster reads the sensors' param
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import dagster as dg
-from dagster._core.storage.event_log.base import EventLogRecord
-from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
 from mlvp_assets.resources.alerts.alert import Alert, Severity, shorten
 from mlvp_assets.resources.alerts.resource import AlertResource
@@ -25,8 +31,14 @@ PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
-# Check evaluations read per tick; more wait for the next tick (the cursor says where to go on).
-CHECK_FETCH_LIMIT = 200
+# The events that end a run: the check evaluations of a run are read when it ends.
+RUN_END_EVENTS = (
+    dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.RUN_CANCELED,
+)
+# Run ends read per tick, of each kind; more wait for the next tick (the cursor says where to go on).
+RUN_FETCH_LIMIT = 100
 # A new sensor (no cursor) alerts on failures of the last day only, not on the whole history.
 FIRST_TICK_LOOKBACK = dt.timedelta(days=1)
 SUMMARY_ENTRY_CHARS = 160
@@ -100,40 +112,64 @@ def alert_for_check_evaluation(
     )
 
 
-def check_evaluation_records(
+def run_end_records(
     instance: dg.DagsterInstance,
     after_storage_id: int | None,
     after_timestamp: float | None = None,
-    limit: int = CHECK_FETCH_LIMIT,
-    ascending: bool = True,
-) -> Sequence[EventLogRecord]:
-    """Asset check evaluations after a storage id (or a time), oldest first unless ``ascending`` is false."""
-    records_filter = dg.EventRecordsFilter(
-        event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-        after_cursor=after_storage_id,
-        after_timestamp=after_timestamp,
-    )
-    storage = instance.event_log_storage
-    if storage.is_run_sharded and isinstance(storage, SqlEventLogStorage):
-        # The default SQLite storage keeps one database per run, and its get_event_records reads
-        # those shards, whose ids are not global. Check evaluations are also mirrored into its index
-        # shard with global ids; read that, as Dagster's own fetch_run_status_changes does for run
-        # status events.
-        return SqlEventLogStorage.get_event_records(storage, records_filter, limit=limit, ascending=ascending)
-    return storage.get_event_records(records_filter, limit=limit, ascending=ascending)
+    limit: int = RUN_FETCH_LIMIT,
+) -> list[dg.EventLogRecord]:
+    """The ends of runs after a storage id (or a time), oldest first.
+
+    Run ends have storage ids that are global even in the default SQLite storage, which keeps one
+    database per run: Dagster mirrors them into its index database for its run status sensors.
+    """
+    batches = [
+        instance.fetch_run_status_changes(
+            dg.RunStatusChangeRecordsFilter(
+                event_type, after_storage_id=after_storage_id, after_timestamp=after_timestamp
+            ),
+            limit=limit,
+            ascending=True,
+        ).records
+        for event_type in RUN_END_EVENTS
+    ]
+    records = sorted((record for batch in batches for record in batch), key=lambda record: record.storage_id)
+    # A full batch may have more run ends after its last one: stop there so that none is skipped.
+    full = [batch[-1].storage_id for batch in batches if len(batch) == limit]
+    return [record for record in records if record.storage_id <= min(full)] if full else records
 
 
-def _partition_of(
-    instance: dg.DagsterInstance, evaluation: dg.AssetCheckEvaluation, run_id: str, tags_by_run: dict
-) -> str | None:
-    if evaluation.partition:
-        return evaluation.partition
-    if not run_id:
-        return None
-    if run_id not in tags_by_run:
-        run = instance.get_run_by_id(run_id)
-        tags_by_run[run_id] = run.tags if run else {}
-    return partition_from_tags(tags_by_run[run_id])
+def latest_run_end_id(instance: dg.DagsterInstance) -> int:
+    """The storage id of the newest run end, 0 if no run has ended."""
+    newest = [
+        record.storage_id
+        for event_type in RUN_END_EVENTS
+        for record in instance.fetch_run_status_changes(event_type, limit=1, ascending=False).records
+    ]
+    return max(newest, default=0)
+
+
+def failed_check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.EventLogRecord]:
+    """The run's failed asset check evaluations, in the order they were recorded."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    return [
+        record
+        for record in records
+        if (evaluation := record.event_log_entry.asset_check_evaluation) is not None and not evaluation.passed
+    ]
+
+
+def parse_cursor(cursor: str | None) -> tuple[int | None, int | None]:
+    """The cursor's run end and check evaluation.
+
+    ``"<run end>"``: every run up to that run end is handled. ``"<run end>:<evaluation>"`` (after a
+    failed delivery): runs before that run end are handled, and of its failed checks those up to
+    that evaluation, in the run's own order.
+    """
+    if not cursor:
+        return None, None
+    run_end, _, evaluation = cursor.partition(":")
+    return int(run_end), int(evaluation) if evaluation else None
 
 
 def partition_from_tags(tags: Mapping[str, str]) -> str | None:
@@ -151,42 +187,48 @@ def build_check_failure_alert_sensor(
     first_tick_lookback: dt.timedelta = FIRST_TICK_LOOKBACK,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
 ) -> dg.SensorDefinition:
-    """A sensor that alerts once on every failed asset check evaluation recorded in the instance."""
+    """A sensor that alerts once on every failed asset check evaluation of the runs that end."""
 
     @dg.sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
         description=(
-            "Sends an alert (resource 'alerts') for every failed asset check: ERROR checks as high, "
-            "WARN checks (drift, unreadable landing files) as medium. The cursor is the storage id of "
-            "the last check evaluation handled, so each failure is alerted once."
+            "Sends an alert (resource 'alerts') for every failed asset check of a run that ended: "
+            "ERROR checks as high, WARN checks (drift, unreadable landing files) as medium. The cursor "
+            "is the storage id of the last run end handled, so each failure is alerted once."
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext, alerts: AlertResource):
-        after_storage_id = int(context.cursor) if context.cursor else None
-        after_timestamp = None
-        if after_storage_id is None:
-            after_timestamp = (dt.datetime.now(dt.UTC) - first_tick_lookback).timestamp()
-        records = check_evaluation_records(context.instance, after_storage_id, after_timestamp)
+        instance = context.instance
+        run_end, evaluation_done = parse_cursor(context.cursor)
+        if run_end is None:
+            after_id, after_timestamp = None, (dt.datetime.now(dt.UTC) - first_tick_lookback).timestamp()
+        else:
+            # A run end handled in part is read again, from the evaluation after the cursor's.
+            after_id, after_timestamp = (run_end if evaluation_done is None else run_end - 1), None
+        records = run_end_records(instance, after_id, after_timestamp)
         if not records:
             if context.cursor is None:
-                # Start after the newest evaluation, so that the next tick misses nothing.
-                latest = check_evaluation_records(context.instance, None, None, limit=1, ascending=False)
-                start = str(latest[0].storage_id) if latest else "0"
-                return dg.SensorResult(skip_reason="no asset check evaluations in the lookback", cursor=start)
+                # Start after the newest run end, so that the next tick misses nothing.
+                start = str(latest_run_end_id(instance))
+                return dg.SensorResult(skip_reason="no run ended in the lookback", cursor=start)
             return dg.SkipReason("no new asset check evaluations")
 
         ui_url = alerts.ui_url
-        cursor, sent, tags_by_run = context.cursor, 0, {}
+        cursor, sent = context.cursor, 0
         for record in records:
-            entry = record.event_log_entry
-            evaluation = entry.dagster_event.asset_check_evaluation_data
-            if not evaluation.passed:
+            run_id = record.event_log_entry.run_id
+            failed = failed_check_evaluations(instance, run_id)
+            if record.storage_id == run_end and evaluation_done is not None:
+                failed = [check for check in failed if check.storage_id > evaluation_done]
+            run = instance.get_run_by_id(run_id) if failed else None
+            for check in failed:
+                evaluation = check.event_log_entry.asset_check_evaluation
                 alert = alert_for_check_evaluation(
                     evaluation,
-                    run_id=entry.run_id or None,
-                    partition=_partition_of(context.instance, evaluation, entry.run_id, tags_by_run),
+                    run_id=run_id,
+                    partition=evaluation.partition or partition_from_tags(run.tags if run else {}),
                     ui_url=ui_url,
                 )
                 try:
@@ -202,10 +244,9 @@ def build_check_failure_alert_sensor(
                         skip_reason=f"sent {sent} alert(s); then failed: {error}", cursor=cursor
                     )
                 sent += 1
+                cursor = f"{record.storage_id}:{check.storage_id}"
             cursor = str(record.storage_id)
-        return dg.SensorResult(
-            skip_reason=f"sent {sent} alert(s) for {len(records)} check evaluation(s)", cursor=cursor
-        )
+        return dg.SensorResult(skip_reason=f"sent {sent} alert(s) for {len(records)} run(s)", cursor=cursor)
 
     return _sensor
 

@@ -9,10 +9,17 @@ from mlvp_assets.automation.alert_sensors import (
     alert_sensors,
     asset_check_failure_alert_sensor,
     build_check_failure_alert_sensor,
+    run_end_records,
     run_failure_alert_sensor,
 )
 from mlvp_assets.partitions import daily_partitions
-from mlvp_assets.resources.alerts import AlertResource, Severity, alert_resource_for
+from mlvp_assets.resources.alerts import (
+    Alert,
+    AlertDeliveryError,
+    AlertResource,
+    Severity,
+    alert_resource_for,
+)
 from mlvp_assets.resources.alerts.channels import read_json_lines
 
 UI = "http://dagster.example:3000"
@@ -181,6 +188,60 @@ def test_a_failed_delivery_keeps_the_cursor_so_the_next_tick_retries(instance, a
     retried = evaluate(asset_check_failure_alert_sensor, instance, alerts, cursor="0")
     assert [alert.partition for alert in sent(alerts)] == ["2026-01-03"]
     assert int(retried.cursor) > 0
+
+
+class FailingOn(AlertResource):
+    """The log channel, except that one check's alert cannot be delivered."""
+
+    failing_check: str
+
+    def send(self, alert: Alert, log=None) -> None:
+        if self.failing_check in alert.title:
+            raise AlertDeliveryError(f"{self.failing_check} not delivered")
+        super().send(alert, log=log)
+
+
+def test_a_delivery_failing_within_a_run_is_retried_without_repeating_what_was_sent(instance, alerts):
+    dg.materialize(
+        [daily_predictions, predictions_are_complete],
+        instance=instance,
+        partition_key="2026-01-02",
+        raise_on_error=False,
+    )
+    flaky = FailingOn(**alerts.model_dump(), failing_check="predictions_are_complete")
+
+    partial = evaluate(asset_check_failure_alert_sensor, instance, flaky, cursor="0")
+    assert [alert.title for alert in sent(alerts)] == [
+        "Asset check failed: no_data_drift on daily_predictions"
+    ]
+    assert partial.skip_message.startswith("sent 1 alert(s); then failed")
+
+    retried = evaluate(asset_check_failure_alert_sensor, instance, alerts, cursor=partial.cursor)
+    assert [alert.title for alert in sent(alerts)] == [
+        "Asset check failed: no_data_drift on daily_predictions",
+        "Asset check failed: predictions_are_complete on daily_predictions",
+    ]
+    assert evaluate(
+        asset_check_failure_alert_sensor, instance, alerts, cursor=retried.cursor
+    ).skip_message == ("no new asset check evaluations")
+
+
+def test_run_ends_of_every_kind_are_read_once_and_in_order_whatever_the_batch_size(instance):
+    # Two successes, then two failures: a batch of one success and one failure must not skip the
+    # second success.
+    for day in ("2026-01-03", "2026-01-04"):
+        dg.materialize([bronze_listings], instance=instance, partition_key=day)
+    for _ in range(2):
+        ingestion_job.execute_in_process(instance=instance, raise_on_error=False)
+    everything = [record.storage_id for record in run_end_records(instance, None)]
+    assert len(everything) == 4 and everything == sorted(everything)
+
+    for limit in (1, 2, 3):
+        seen, after = [], None
+        while records := run_end_records(instance, after, limit=limit):
+            seen += [record.storage_id for record in records]
+            after = records[-1].storage_id
+        assert seen == everything
 
 
 def test_a_failed_run_is_alerted_once(instance, alerts):

@@ -1,12 +1,11 @@
 """Real servers for the alert channels: an aiosmtpd SMTP server and an ``http.server`` webhook
-receiver on 127.0.0.1, each in a thread, plus a private CA and a server certificate for TLS."""
+receiver on 127.0.0.1, each in a thread, plus a private CA and a server certificate for TLS
+(made by trustme)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
-import ipaddress
 import json
 import socket
 import ssl
@@ -17,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
 
 SMTP_USER = "alerts-bot"
 SMTP_PASSWORD = "s3cret-for-tests"
@@ -33,81 +33,24 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Certificates:
+    """A throw-away CA (its certificate in ``ca_file``, what the client trusts) and the server
+    certificate it signed for localhost and 127.0.0.1."""
+
     ca_file: Path
-    cert_file: Path
-    key_file: Path
+    server_cert: trustme.LeafCert
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert_file, self.key_file)
+        self.server_cert.configure_cert(context)
         return context
 
 
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory) -> Certificates:
-    """A throw-away CA and a certificate it signs for localhost and 127.0.0.1."""
-    pytest.importorskip("cryptography", reason="the cryptography package makes the test certificates")
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    folder = tmp_path_factory.mktemp("tls")
-    now = dt.datetime.now(dt.UTC)
-
-    def build(subject, issuer, public_key, signing_key, *, ca: bool, extensions=()):
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        )
-        for extension, critical in extensions:
-            builder = builder.add_extension(extension, critical=critical)
-        return builder.sign(signing_key, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mlvp alerts test CA")])
-    ca_cert = build(
-        ca_name,
-        ca_name,
-        ca_key.public_key(),
-        ca_key,
-        ca=True,
-        extensions=[(x509.KeyUsage(False, False, False, False, False, True, True, False, False), True)],
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = build(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
-        ca_name,
-        key.public_key(),
-        ca_key,
-        ca=False,
-        extensions=[
-            (
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                False,
-            ),
-            (x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False),
-            (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
-        ],
-    )
-    files = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
-    files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return files
+    ca = trustme.CA()
+    ca_file = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(ca_file)
+    return Certificates(ca_file=ca_file, server_cert=ca.issue_cert("127.0.0.1", "localhost"))
 
 
 # --- SMTP ----------------------------------------------------------------------------------------

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from mlvp_assets.automation.alert_sensors import alert_sensors
 from mlvp_assets.automation.schedules import daily_schedule_for
 from mlvp_assets.automation.sensors import (
-    DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING,
     build_drift_retrain_sensor,
     landing_zone_sensor,
 )
@@ -19,17 +16,8 @@ from mlvp_assets.gold import assets as gold
 from mlvp_assets.jobs import daily_job, medallion_job, training_job
 from mlvp_assets.ml import assets as ml
 from mlvp_assets.monitoring import assets as monitoring
+from mlvp_assets.settings import RETRAIN_AFTER_DRIFTED_DAYS
 from mlvp_assets.silver import assets as silver
-
-RETRAIN_AFTER_ENV = "MLVP_RETRAIN_AFTER_DRIFTED_DAYS"
-
-
-def drifted_days_before_retraining() -> int:
-    """How many consecutive drifted days make the drift sensor request retraining."""
-    value = os.environ.get(RETRAIN_AFTER_ENV, str(DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING))
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{RETRAIN_AFTER_ENV} must be a whole number of days >= 1, got {value!r}")
-    return int(value)
 
 
 def build_definitions(env: str) -> dg.Definitions:
@@ -54,7 +42,9 @@ def build_definitions(env: str) -> dg.Definitions:
         schedules=[daily_schedule_for(env), ml.training_schedule_for(env)],
         sensors=[
             landing_zone_sensor,
-            build_drift_retrain_sensor(drifted_days_before_retraining(), ml.training_run_config(env)),
+            build_drift_retrain_sensor(
+                RETRAIN_AFTER_DRIFTED_DAYS.whole_number(), ml.training_run_config(env)
+            ),
             *alert_sensors,
         ],
         resources=resources_for(env),

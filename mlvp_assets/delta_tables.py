@@ -105,7 +105,14 @@ def append(
     ).save(path)
 
 
-_SPARK_TYPES: dict[Any, str] = {str: "string", int: "long", float: "double", bool: "boolean", dt.date: "date"}
+_SPARK_TYPES: dict[Any, str] = {
+    str: "string",
+    int: "long",
+    float: "double",
+    bool: "boolean",
+    dt.date: "date",
+    dt.datetime: "timestamp",
+}
 
 
 def _spark_type(annotation: Any) -> str:
@@ -114,22 +121,49 @@ def _spark_type(annotation: Any) -> str:
         return _spark_type(inner)
     if typing.get_origin(annotation) in (tuple, list):
         return f"array<{_spark_type(typing.get_args(annotation)[0])}>"
+    if dataclasses.is_dataclass(annotation):
+        return f"struct<{_fields_ddl(annotation, separator=':')}>"
     return _SPARK_TYPES[annotation]
 
 
-def dataclass_schema(cls: type) -> str:
-    """The Spark DDL schema of a log-row dataclass, field by field in order, so that the table's
-    columns and the rows written to it come from one definition."""
+def _fields_ddl(cls: type, separator: str) -> str:
     hints = typing.get_type_hints(cls)
-    return ", ".join(f"{f.name} {_spark_type(hints[f.name])}" for f in dataclasses.fields(cls))
+    return ", ".join(f"{f.name}{separator}{_spark_type(hints[f.name])}" for f in dataclasses.fields(cls))
+
+
+def dataclass_schema(cls: type) -> str:
+    """The Spark DDL schema of a log-row dataclass, field by field in order (a dataclass field is
+    a struct, a tuple an array), so that the table's columns and the rows written to it come from
+    one definition."""
+    return _fields_ddl(cls, separator=" ")
+
+
+def _spark_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclass_row(value)
+    if isinstance(value, tuple | list):
+        return [_spark_value(item) for item in value]
+    return value
 
 
 def dataclass_row(row: Any) -> tuple:
-    """The values of a log-row dataclass in its schema's order (sequences as lists)."""
-    return tuple(
-        list(value) if isinstance(value, tuple) else value
-        for value in (getattr(row, f.name) for f in dataclasses.fields(row))
-    )
+    """The values of a log-row dataclass in its schema's order (sequences as lists, nested
+    dataclasses as structs)."""
+    return tuple(_spark_value(getattr(row, f.name)) for f in dataclasses.fields(row))
+
+
+def dataclass_frame(spark: SparkSession, rows: Sequence[Any], cls: type) -> DataFrame:
+    """A DataFrame of log-row dataclasses ``rows`` with the schema of ``cls``."""
+    return spark.createDataFrame([dataclass_row(row) for row in rows], dataclass_schema(cls))
+
+
+def field_names(cls: type, *names: str) -> list[str]:
+    """``names``, checked to be fields of the dataclass ``cls``: a reader that selects columns of
+    a log table fails on import, not on the next run, when a field is renamed."""
+    unknown = sorted(set(names) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise AttributeError(f"{cls.__name__} has no fields {unknown}")
+    return list(names)
 
 
 def table_version(spark: SparkSession, path: str) -> int:

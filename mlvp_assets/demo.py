@@ -21,6 +21,7 @@ from mlvp_assets.environments import current_env
 from mlvp_assets.jobs import daily_job, medallion_job, training_job
 from mlvp_assets.ml.assets import training_run_config
 from mlvp_assets.partitions import FIRST_LANDING_DAY
+from mlvp_assets.settings import DAGSTER_HOME
 from mlvp_assets.simulate import ERROR_TYPES, simulate_landing
 
 DEMO_DRIFT = ("shift", "new_category", "new_column")
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"simulated {len(simulation.files)} landing files under {storage.landing_root}")
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance = dg.DagsterInstance.get() if DAGSTER_HOME.is_set() else dg.DagsterInstance.ephemeral()
     days = [(args.start_date + dt.timedelta(days=offset)).isoformat() for offset in range(args.days)]
     runs = [
         (medallion_job.name, days[0], None),  # gold for the first training set

@@ -7,7 +7,6 @@ complete resource set of that environment, with the same keys in all three.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,14 +21,22 @@ from mlvp_assets.resources.mlflow import (
 )
 from mlvp_assets.resources.spark import DeltaSparkResource, delta_spark_config
 from mlvp_assets.resources.storage import StorageResource
-
-ENV_VAR = "MLVP_ENV"
-DATA_ROOT_ENV = "MLVP_DATA_ROOT"
-DEFAULT_ENV = "dev"
+from mlvp_assets.settings import (
+    AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY,
+    DATA_ROOT,
+    ENV,
+    S3_ENDPOINT,
+    SHUFFLE_PARTITIONS,
+    SPARK_MASTER,
+    SPARK_REMOTE,
+    STORAGE_ROOT,
+    SettingError,
+)
 
 
 def current_env() -> str:
-    return os.environ.get(ENV_VAR, DEFAULT_ENV)
+    return ENV.value() or "dev"
 
 
 def test_spark_config() -> dict[str, str]:
@@ -44,7 +51,7 @@ def test_spark_config() -> dict[str, str]:
 
 
 def _dev_resources() -> dict[str, Any]:
-    root = os.environ.get(DATA_ROOT_ENV, "data")
+    root = DATA_ROOT.value() or "data"
     return {
         "spark": DeltaSparkResource(spark_config=delta_spark_config(master="local[*]", shuffle_partitions=8)),
         "storage": StorageResource(root=root),
@@ -55,50 +62,46 @@ def _dev_resources() -> dict[str, Any]:
 
 
 def _test_resources() -> dict[str, Any]:
-    if not os.environ.get(DATA_ROOT_ENV):
-        raise ValueError(
-            f"MLVP_ENV=test needs {DATA_ROOT_ENV}: the storage root (tests use a temporary folder)"
-        )
+    root = DATA_ROOT.required(f"{ENV.name}=test")
     return {
         "spark": DeltaSparkResource(spark_config=test_spark_config()),
-        "storage": StorageResource(root=os.environ[DATA_ROOT_ENV]),
-        MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", os.environ[DATA_ROOT_ENV]),
-        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("test", os.environ[DATA_ROOT_ENV]),
-        ALERTS_RESOURCE_KEY: alert_resource_for("test", os.environ[DATA_ROOT_ENV]),
+        "storage": StorageResource(root=root),
+        MLFLOW_RESOURCE_KEY: mlflow_resource_for("test", root),
+        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("test", root),
+        ALERTS_RESOURCE_KEY: alert_resource_for("test", root),
     }
 
 
 def _prod_resources() -> dict[str, Any]:
-    master = os.environ.get("MLVP_SPARK_MASTER")
-    remote = os.environ.get("MLVP_SPARK_REMOTE")
+    master, remote = SPARK_MASTER.value(), SPARK_REMOTE.value()
     if bool(master) == bool(remote):
-        raise ValueError(
-            "MLVP_ENV=prod needs exactly one of MLVP_SPARK_MASTER (e.g. spark://host:7077) "
-            "or MLVP_SPARK_REMOTE (a Spark Connect URL, e.g. sc://host:15002)"
+        raise SettingError(
+            f"{ENV.name}=prod needs exactly one of {SPARK_MASTER.name} ({SPARK_MASTER.purpose}) "
+            f"or {SPARK_REMOTE.name} ({SPARK_REMOTE.purpose})"
         )
     credentials = {
-        field: dg.EnvVar(name)
-        for field, name in (
-            ("s3_access_key", "AWS_ACCESS_KEY_ID"),
-            ("s3_secret_key", "AWS_SECRET_ACCESS_KEY"),
-            ("s3_endpoint", "MLVP_S3_ENDPOINT"),
+        field: dg.EnvVar(setting.name)
+        for field, setting in (
+            ("s3_access_key", AWS_ACCESS_KEY_ID),
+            ("s3_secret_key", AWS_SECRET_ACCESS_KEY),
+            ("s3_endpoint", S3_ENDPOINT),
         )
-        if os.environ.get(name)  # unset means the cluster's own identity (instance profile)
+        if setting.is_set()  # unset means the cluster's own identity (instance profile)
     }
     return {
         "spark": DeltaSparkResource(
             spark_config=delta_spark_config(
                 master=master,
                 remote=remote,
-                shuffle_partitions=int(os.environ.get("MLVP_SHUFFLE_PARTITIONS", "200")),
+                shuffle_partitions=SHUFFLE_PARTITIONS.whole_number(),
                 driver_memory=None,
             ),
             **credentials,
         ),
-        "storage": StorageResource(root=dg.EnvVar("MLVP_STORAGE_ROOT")),
+        "storage": StorageResource(root=dg.EnvVar(STORAGE_ROOT.name)),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("prod"),
         MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("prod"),
-        ALERTS_RESOURCE_KEY: alert_resource_for("prod", dg.EnvVar("MLVP_STORAGE_ROOT")),
+        ALERTS_RESOURCE_KEY: alert_resource_for("prod", dg.EnvVar(STORAGE_ROOT.name)),
     }
 
 
@@ -114,7 +117,7 @@ def resources_for(env: str) -> dict[str, Any]:
     try:
         builder = RESOURCE_BUILDERS[env]
     except KeyError:
-        raise ValueError(
-            f"unknown environment {env!r} in {ENV_VAR}; valid: {', '.join(RESOURCE_BUILDERS)}"
+        raise SettingError(
+            f"unknown environment {env!r} in {ENV.name}; valid: {', '.join(RESOURCE_BUILDERS)}"
         ) from None
     return builder()

@@ -23,7 +23,8 @@ from typing import BinaryIO
 
 from pyarrow import fs
 
-S3_ENDPOINT_ENV = "MLVP_S3_ENDPOINT"
+from mlvp_assets.settings import S3_ENDPOINT
+
 OBJECT_STORE_SCHEMES = ("s3://", "s3a://")
 _LOCAL_SCHEMES = ("file://", "file:")
 _HASH_CHUNK_BYTES = 1 << 20
@@ -63,7 +64,7 @@ def local_path(path: str) -> str:
 
 
 def _s3_filesystem() -> fs.S3FileSystem:
-    endpoint = os.environ.get(S3_ENDPOINT_ENV)
+    endpoint = S3_ENDPOINT.value()
     if not endpoint:
         return fs.S3FileSystem()
     scheme = "http" if endpoint.startswith("http://") else "https"

@@ -20,7 +20,6 @@ from mlvp_assets.resources.storage import StorageResource
 
 # Metadata key of each monitoring asset that says whether its day drifted.
 DRIFT_FLAGS: Mapping[str, str] = {DATA_DRIFT_REPORT: "dataset_drift", MODEL_DRIFT_REPORT: "model_drift"}
-DEFAULT_DRIFTED_DAYS_BEFORE_RETRAINING = 3
 
 
 def _cursor_keys(cursor: str | None) -> set[str]:

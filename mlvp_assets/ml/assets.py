@@ -9,12 +9,12 @@ import datetime as dt
 
 import dagster as dg
 from dagster_mlflow.resources import MlFlow
-from mlflow.tracking import MlflowClient
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import read_table, table_exists, table_metadata, table_version
 from mlvp_assets.jobs import training_job
+from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
 from mlvp_assets.ml.features import TargetTransform
 from mlvp_assets.ml.registry import (
     CHALLENGER,
@@ -41,7 +41,7 @@ from mlvp_assets.ml.training import (
     train_price_model,
 )
 from mlvp_assets.names import GOLD_TABLE, ML_GROUP, PRICE_MODEL, TRAINING_SET_TABLE
-from mlvp_assets.resources.mlflow import active_run_id, run_marked_failed_on_error
+from mlvp_assets.resources.mlflow import ModelRegistryResource, active_run_id, run_marked_failed_on_error
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import PARTITION_COLUMN
@@ -57,22 +57,28 @@ class TrainingSetConfig(dg.Config):
     end_date: str | None = None
 
 
-class PriceModelConfig(dg.Config):
-    """The hyperopt budget and search space (small by default, for dev and test) and the target."""
+# The defaults of the training code, so that the asset's configuration restates none of them.
+_TRAINING_DEFAULTS = TrainingSettings()
+_SPACE_DEFAULTS = _TRAINING_DEFAULTS.space
 
-    max_evals: int = 3
-    seed: int = 42
-    num_trees_min: int = 10
-    num_trees_max: int = 30
-    max_depth_min: int = 3
-    max_depth_max: int = 8
-    min_instances_per_node_min: int = 1
-    min_instances_per_node_max: int = 5
-    feature_subset_strategies: list[str] = ["onethird", "sqrt", "0.5"]
-    max_bins_min: int = 40
-    max_bins_max: int = 64
-    target_transform: str = TargetTransform.LOG1P.value
-    price_cap_quantile: float | None = None
+
+class PriceModelConfig(dg.Config):
+    """The hyperopt budget and search space (small by default, for dev and test) and the target;
+    the defaults are :class:`TrainingSettings`' and :class:`SearchSpace`'."""
+
+    max_evals: int = _TRAINING_DEFAULTS.max_evals
+    seed: int = _TRAINING_DEFAULTS.seed
+    num_trees_min: int = _SPACE_DEFAULTS.num_trees[0]
+    num_trees_max: int = _SPACE_DEFAULTS.num_trees[1]
+    max_depth_min: int = _SPACE_DEFAULTS.max_depth[0]
+    max_depth_max: int = _SPACE_DEFAULTS.max_depth[1]
+    min_instances_per_node_min: int = _SPACE_DEFAULTS.min_instances_per_node[0]
+    min_instances_per_node_max: int = _SPACE_DEFAULTS.min_instances_per_node[1]
+    feature_subset_strategies: list[str] = list(_SPACE_DEFAULTS.feature_subset_strategies)
+    max_bins_min: int = _SPACE_DEFAULTS.max_bins[0]
+    max_bins_max: int = _SPACE_DEFAULTS.max_bins[1]
+    target_transform: str = _TRAINING_DEFAULTS.target_transform.value
+    price_cap_quantile: float | None = _TRAINING_DEFAULTS.price_cap_quantile
 
     def settings(self) -> TrainingSettings:
         return TrainingSettings(
@@ -178,11 +184,14 @@ def price_model(
     config: PriceModelConfig,
     spark: DeltaSparkResource,
     storage: StorageResource,
+    # dagster-mlflow starts the tracked MLflow run this asset logs into when it is initialised;
+    # registering goes through the registry resource, as every registry reader does.
     mlflow: dg.ResourceParam[MlFlow],
+    model_registry: ModelRegistryResource,
 ) -> dg.MaterializeResult:
     session = spark.spark_session
     rows, training_set_version = _pinned_table(session, storage.table_path(TRAINING_SET_TABLE))
-    name = mlflow.experiment_name
+    name = model_registry.model_name
     rows = rows.cache()
     try:
         with run_marked_failed_on_error():
@@ -195,7 +204,7 @@ def price_model(
                 tags={"dagster_asset": context.asset_key.to_user_string(), "registered_model": name},
             )
             version = register_challenger(
-                MlflowClient(), info.model_uri, name, tags={"training_set_version": str(training_set_version)}
+                model_registry.client(), info, name, tags={"training_set_version": str(training_set_version)}
             )
     finally:
         rows.unpersist()
@@ -235,24 +244,26 @@ def challenger_beats_champion(
     config: PromotionConfig,
     spark: DeltaSparkResource,
     storage: StorageResource,
-    mlflow: dg.ResourceParam[MlFlow],
+    model_registry: ModelRegistryResource,
 ) -> dg.AssetCheckResult:
     session = spark.spark_session
-    name = mlflow.experiment_name
-    client = MlflowClient()
+    name, client = model_registry.model_name, model_registry.client()
     aliases = aliased_versions(client, name)
     if CHALLENGER not in aliases:
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"no version of {name} has the {CHALLENGER} alias: materialize price_model first",
-        )
-    challenger_version, champion_version = aliases[CHALLENGER], aliases.get(CHAMPION)
+        return no_challenger_result(name)
     rows, training_set_version = _pinned_table(session, storage.table_path(TRAINING_SET_TABLE))
+    context = PromotionContext(
+        model_name=name,
+        challenger_version=aliases[CHALLENGER],
+        champion_version=aliases.get(CHAMPION),
+        training_set_version=training_set_version,
+        tolerance=config.tolerance,
+        baseline_margin=config.baseline_margin,
+    )
     train, validation, test = split_frames(rows)
-    models = {CHALLENGER: load_version(name, challenger_version)}
-    if champion_version is not None:
-        models[CHAMPION] = load_version(name, champion_version)
+    models = {CHALLENGER: load_version(client, name, context.challenger_version)}
+    if context.champion_version is not None:
+        models[CHAMPION] = load_version(client, name, context.champion_version)
     comparison = metrics_on_common_rows(
         models, test, baseline_price=median_price(train.unionByName(validation))
     )
@@ -263,41 +274,8 @@ def challenger_beats_champion(
         tolerance=config.tolerance,
         baseline_margin=config.baseline_margin,
     )
-    figures = {
-        key: round(value, 4)
-        for model, metrics in {**comparison.metrics, "baseline": comparison.baseline}.items()
-        for key, value in metrics.prefixed(f"{model}_test").items()
-    }
-    tags = {
-        **{key: str(value) for key, value in figures.items()},
-        "compared_with_champion_version": champion_version or "none",
-        "compared_on_training_set_version": str(training_set_version),
-        "compared_on_rows": str(comparison.rows),
-        "tolerance": str(config.tolerance),
-        "baseline_margin": str(config.baseline_margin),
-    }
-    record_decision(client, name, challenger_version, decision, tags)
-    return dg.AssetCheckResult(
-        passed=decision.promote,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=decision.reason,
-        metadata={
-            "decision": "promoted" if decision.promote else "rejected",
-            "reason": decision.reason,
-            "registered_model": name,
-            "challenger_version": int(challenger_version),
-            "champion_version_before": int(champion_version) if champion_version else None,
-            "champion_version_after": int(challenger_version if decision.promote else champion_version)
-            if decision.promote or champion_version
-            else None,
-            "metrics": dg.MetadataValue.json(figures),
-            "compared_on_rows": comparison.rows,
-            "unscored_test_rows": comparison.unscored_rows,
-            "training_set_version": training_set_version,
-            "tolerance": config.tolerance,
-            "baseline_margin": config.baseline_margin,
-        },
-    )
+    record_decision(client, name, context.challenger_version, decision, decision_tags(context, comparison))
+    return promotion_result(decision, context, comparison)
 
 
 # Prod tunes with a real budget; dev and test keep the small defaults of PriceModelConfig.

@@ -1,6 +1,11 @@
 """The model registry: every trained model becomes a new version with the ``challenger`` alias;
-the ``champion`` alias moves to it only when :func:`decide_promotion` says so. The decision and
+the ``champion`` alias moves to it only when :func:`decide_promotion` says so, and the new
+champion then loses the ``challenger`` alias (as MLOps Stacks' deploy step does), so the alias
+always names a version still waiting for its verdict or one that was rejected. The decision and
 the metrics behind it are written as tags on the challenger's version.
+
+Every function takes the client of the environment's ``model_registry`` resource, which names
+its tracking URI: nothing here depends on MLflow's process-wide tracking URI.
 
 Aliases, not stages: MLflow 3 deprecates stages. ``models:/<name>@champion`` is what scoring loads.
 """
@@ -9,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import mlflow
 import mlflow.spark
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models.model import ModelInfo
+from mlflow.protos.databricks_pb2 import ALREADY_EXISTS, RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 
@@ -29,15 +36,24 @@ def version_uri(name: str, version: str | int) -> str:
     return f"models:/{name}/{version}"
 
 
-def load_version(name: str, version: str | int) -> PipelineModel:
-    return mlflow.spark.load_model(version_uri(name, version))
+def load_version(client: MlflowClient, name: str, version: str | int) -> PipelineModel:
+    """Version ``version`` of ``name``, loaded from where the registry says its files are."""
+    return mlflow.spark.load_model(client.get_model_version_download_uri(name, str(version)))
 
 
 def register_challenger(
-    client: MlflowClient, model_uri: str, name: str, tags: dict[str, str]
+    client: MlflowClient, model: ModelInfo, name: str, tags: dict[str, str]
 ) -> ModelVersion:
-    """Register ``model_uri`` as a new version of ``name`` (created if needed), alias ``challenger``."""
-    version = mlflow.register_model(model_uri, name, tags=tags)
+    """Register the logged ``model`` as a new version of ``name`` (created if needed), alias
+    ``challenger``."""
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code not in (ErrorCode.Name(RESOURCE_ALREADY_EXISTS), ErrorCode.Name(ALREADY_EXISTS)):
+            raise
+    version = client.create_model_version(
+        name, source=model.model_uri, run_id=model.run_id, tags=tags, model_id=model.model_id
+    )
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     return version
 
@@ -45,7 +61,7 @@ def register_challenger(
 def aliased_versions(client: MlflowClient, name: str) -> dict[str, str]:
     """alias -> version of the registered model; empty when the model is not registered yet."""
     models = client.search_registered_models(filter_string=f"name = '{name}'")
-    return dict(models[0].aliases) if models else {}
+    return {alias: str(version) for alias, version in models[0].aliases.items()} if models else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +130,8 @@ def record_decision(
     decision: PromotionDecision,
     tags: dict[str, str],
 ) -> None:
-    """Tag the challenger's version with the decision and ``tags``; move ``champion`` to it if promoted."""
+    """Tag the challenger's version with the decision and ``tags``; if promoted, move ``champion``
+    to it and take ``challenger`` off it."""
     for key, value in {
         "promotion_decision": "promoted" if decision.promote else "rejected",
         "promotion_reason": decision.reason,
@@ -123,3 +140,4 @@ def record_decision(
         client.set_model_version_tag(name, challenger_version, key, value)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, challenger_version)
+        client.delete_registered_model_alias(name, CHALLENGER)

@@ -4,7 +4,6 @@
 :mod:`scoring`, :mod:`drift` and :mod:`dashboard`, these functions only wire it to storage.
 """
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import (
+    dataclass_frame,
     read_partition,
     read_table,
     replace_partition,
@@ -22,12 +22,25 @@ from mlvp_assets.delta_tables import (
 )
 from mlvp_assets.files import is_local_path, local_path, write_text
 from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
-from mlvp_assets.monitoring.dashboard import collect_dashboard_data, render_dashboard
+from mlvp_assets.monitoring.checks import (
+    COVERAGE_CHECK,
+    DATA_DRIFT_CHECK,
+    MODEL_DRIFT_CHECK,
+    UNSEEN_SHARE_CHECK,
+    coverage_check,
+    data_drift_check,
+    data_drift_figures,
+    model_drift_check,
+    model_drift_figures,
+    unseen_share_check,
+)
+from mlvp_assets.monitoring.dashboard import DashboardTables, collect_dashboard_data, render_dashboard
 from mlvp_assets.monitoring.drift import (
-    DataDrift,
-    ModelDrift,
+    DataDriftLogRow,
+    ModelDriftLogRow,
     data_drift,
     day_error,
+    fields_of,
     model_drift,
     sample_to_pandas,
 )
@@ -111,13 +124,13 @@ class PredictionsConfig(dg.Config):
     ],
     check_specs=[
         dg.AssetCheckSpec(
-            "predictions_cover_gold",
+            COVERAGE_CHECK,
             asset=PREDICTIONS_TABLE,
             description="Every gold row of the day is either predicted or in unseen_listings, never both.",
             partitions_def=daily_partitions,
         ),
         dg.AssetCheckSpec(
-            "unseen_share_below_threshold",
+            UNSEEN_SHARE_CHECK,
             asset=UNSEEN_TABLE,
             description="The share of the day's gold rows the model could not score is below the configured threshold.",
             partitions_def=daily_partitions,
@@ -171,50 +184,26 @@ def daily_predictions_and_unseen_listings(
             **model,
         },
     )
-    accounting = {field.name: getattr(counts, field.name) for field in dataclasses.fields(counts)}
-    yield dg.AssetCheckResult(
-        asset_key=PREDICTIONS_TABLE,
-        check_name="predictions_cover_gold",
-        passed=counts.complete,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=(
-            f"{counts.gold_rows} gold rows = {counts.predicted_rows} predicted + {counts.unseen_rows} unseen"
-            if counts.complete
-            else f"gold rows unaccounted for: {accounting}"
-        ),
-        metadata=accounting,
-    )
-    yield dg.AssetCheckResult(
-        asset_key=UNSEEN_TABLE,
-        check_name="unseen_share_below_threshold",
-        passed=counts.unseen_share < config.unseen_share_threshold,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            f"{counts.unseen_rows} of {counts.gold_rows} gold rows ({counts.unseen_share:.1%}) could not be scored; "
-            f"threshold {config.unseen_share_threshold:.1%}"
-        ),
-        metadata={
-            "unseen_rows": counts.unseen_rows,
-            "gold_rows": counts.gold_rows,
-            "unseen_share": dg.MetadataValue.float(round(counts.unseen_share, 4)),
-            "threshold": config.unseen_share_threshold,
-            "top_unseen_values": dg.MetadataValue.json(top_values),
-            "dashboard": dg.MetadataValue.url(_dashboard_url(storage, day)),
-        },
-    )
+    yield coverage_check(counts)
+    yield unseen_share_check(counts, config.unseen_share_threshold, top_values, _dashboard_url(storage, day))
 
 
 # --- drift ---------------------------------------------------------------------------------
 
 
-class DriftConfig(dg.Config):
-    """``sample_cap`` rows of each side reach Evidently (a seeded sample of larger partitions);
-    ``drift_share``: the share of drifted feature columns at which the day counts as drifted;
-    ``error_tolerance``: how much higher than the test error at training time the day's MAE or
-    RMSE may be before model drift is flagged."""
+class SampleConfig(dg.Config):
+    """``sample_cap`` rows of a table reach the driver as pandas (Evidently, the dashboard's
+    charts): a sample of larger partitions, the same one on every run for a given ``seed``."""
 
     sample_cap: int = 5000
     seed: int = 42
+
+
+class DriftConfig(SampleConfig):
+    """``drift_share``: the share of drifted feature columns at which the day counts as drifted;
+    ``error_tolerance``: how much higher than the test error at training time the day's MAE or
+    RMSE may be before model drift is flagged."""
+
     drift_share: float = 0.25
     error_tolerance: float = 0.25
 
@@ -232,29 +221,6 @@ def _report_path(storage: StorageResource, kind: str, day: dt.date) -> str:
     return storage.report_path(kind, f"{day.isoformat()}.html")
 
 
-def _data_drift_log_row(day: dt.date, drift: DataDrift, report: str) -> dict[str, object]:
-    return {
-        PARTITION_COLUMN: day,
-        "dataset_drift": drift.dataset_drift,
-        "drift_share": drift.drift_share,
-        "drifted_share": drift.drifted_share,
-        "drifted_columns": drift.drifted_columns,
-        "columns": [dataclasses.asdict(column) for column in drift.columns],
-        "reference_rows": drift.reference_rows,
-        "current_rows": drift.current_rows,
-        "report_path": report,
-        "evaluated_at": _now(),
-    }
-
-
-DATA_DRIFT_LOG_SCHEMA = (
-    f"{PARTITION_COLUMN} date, dataset_drift boolean, drift_share double, drifted_share double, "
-    "drifted_columns array<string>, "
-    "columns array<struct<column:string,test:string,score:double,threshold:double,drifted:boolean>>, "
-    "reference_rows long, current_rows long, report_path string, evaluated_at timestamp"
-)
-
-
 @dg.asset(
     name=DATA_DRIFT_REPORT,
     description=(
@@ -267,7 +233,7 @@ DATA_DRIFT_LOG_SCHEMA = (
     partitions_def=daily_partitions,
     check_specs=[
         dg.AssetCheckSpec(
-            "no_data_drift",
+            DATA_DRIFT_CHECK,
             asset=DATA_DRIFT_REPORT,
             description="The share of drifted feature columns stays below drift_share.",
             partitions_def=daily_partitions,
@@ -295,79 +261,17 @@ def data_drift_report(
     report = _report_path(storage, "data_drift", day)
     write_text(report, snapshot.get_html_str(as_iframe=False))
     log_path = storage.table_path(DATA_DRIFT_LOG)
-    replace_partition(
-        session.createDataFrame([_data_drift_log_row(day, drift, report)], DATA_DRIFT_LOG_SCHEMA),
-        log_path,
-        day,
-    )
-    figures = {
-        "dataset_drift": drift.dataset_drift,
-        "drifted_share": dg.MetadataValue.float(round(drift.drifted_share, 4)),
-        "drift_share": drift.drift_share,
-        "drifted_columns": drift.drifted_columns,
-        "reference_rows": drift.reference_rows,
-        "current_rows": drift.current_rows,
-    }
+    row = DataDriftLogRow(**fields_of(drift), landing_date=day, report_path=report, evaluated_at=_now())
+    replace_partition(dataclass_frame(session, [row], DataDriftLogRow), log_path, day)
+    links = _link(report)
     yield dg.MaterializeResult(
-        metadata={**figures, **_link(report), "drift_log_path": dg.MetadataValue.path(log_path)}
-    )
-    yield dg.AssetCheckResult(
-        check_name="no_data_drift",
-        passed=not drift.dataset_drift,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            f"{len(drift.drifted_columns)} of {len(drift.columns)} feature columns drifted "
-            f"({drift.drifted_share:.0%}, threshold {drift.drift_share:.0%}): {', '.join(drift.drifted_columns) or 'none'}"
-        ),
         metadata={
-            **figures,
-            **_link(report),
-            "column_scores": dg.MetadataValue.json(
-                {c.column: {"test": c.test, "score": c.score} for c in drift.columns}
-            ),
-        },
+            **data_drift_figures(drift),
+            **links,
+            "drift_log_path": dg.MetadataValue.path(log_path),
+        }
     )
-
-
-MODEL_DRIFT_LOG_SCHEMA = (
-    f"{PARTITION_COLUMN} date, model_drift boolean, prediction_drift boolean, error_drift boolean, "
-    "prediction_test string, prediction_score double, prediction_threshold double, "
-    "prediction_vs_training_price_score double, prediction_vs_training_price_drifted boolean, "
-    "target_score double, target_drifted boolean, day_mae double, day_rmse double, training_mae double, "
-    "training_rmse double, mae_ratio double, rmse_ratio double, error_tolerance double, scored_rows long, "
-    "reference_rows long, model_name string, model_version long, report_path string, evaluated_at timestamp"
-)
-
-
-def _model_drift_log_row(
-    day: dt.date, drift: ModelDrift, name: str, version: int, report: str
-) -> dict[str, object]:
-    return {
-        PARTITION_COLUMN: day,
-        "model_drift": drift.model_drift,
-        "prediction_drift": drift.prediction_drift,
-        "error_drift": drift.error_drift,
-        "prediction_test": drift.prediction.test,
-        "prediction_score": drift.prediction.score,
-        "prediction_threshold": drift.prediction.threshold,
-        "prediction_vs_training_price_score": drift.prediction_vs_training_price.score,
-        "prediction_vs_training_price_drifted": drift.prediction_vs_training_price.drifted,
-        "target_score": drift.target.score,
-        "target_drifted": drift.target.drifted,
-        "day_mae": drift.day_mae,
-        "day_rmse": drift.day_rmse,
-        "training_mae": drift.training_mae,
-        "training_rmse": drift.training_rmse,
-        "mae_ratio": drift.mae_ratio,
-        "rmse_ratio": drift.rmse_ratio,
-        "error_tolerance": drift.error_tolerance,
-        "scored_rows": drift.scored_rows,
-        "reference_rows": drift.reference_rows,
-        "model_name": name,
-        "model_version": version,
-        "report_path": report,
-        "evaluated_at": _now(),
-    }
+    yield data_drift_check(drift, links)
 
 
 @dg.asset(
@@ -383,7 +287,7 @@ def _model_drift_log_row(
     partitions_def=daily_partitions,
     check_specs=[
         dg.AssetCheckSpec(
-            "no_model_drift",
+            MODEL_DRIFT_CHECK,
             asset=MODEL_DRIFT_REPORT,
             description="The day's predictions have not drifted and its error stays within tolerance of the test error.",
             partitions_def=daily_partitions,
@@ -425,29 +329,24 @@ def model_drift_report(
     report = _report_path(storage, "model_drift", day)
     write_text(report, snapshot.get_html_str(as_iframe=False))
     log_path = storage.table_path(MODEL_DRIFT_LOG)
-    row = _model_drift_log_row(day, drift, name, version, report)
-    replace_partition(session.createDataFrame([row], MODEL_DRIFT_LOG_SCHEMA), log_path, day)
-    figures = {
-        "model_drift": drift.model_drift,
-        "prediction_drift": drift.prediction_drift,
-        "error_drift": drift.error_drift,
-        "day_mae": dg.MetadataValue.float(round(drift.day_mae, 2)),
-        "training_mae": dg.MetadataValue.float(round(drift.training_mae, 2)),
-        "day_rmse": dg.MetadataValue.float(round(drift.day_rmse, 2)),
-        "training_rmse": dg.MetadataValue.float(round(drift.training_rmse, 2)),
-        "model_version": version,
-    }
+    row = ModelDriftLogRow(
+        **fields_of(drift),
+        landing_date=day,
+        model_name=name,
+        model_version=version,
+        report_path=report,
+        evaluated_at=_now(),
+    )
+    replace_partition(dataclass_frame(session, [row], ModelDriftLogRow), log_path, day)
+    links = _link(report)
     yield dg.MaterializeResult(
-        metadata={**figures, **_link(report), "drift_log_path": dg.MetadataValue.path(log_path)}
+        metadata={
+            **model_drift_figures(drift, version),
+            **links,
+            "drift_log_path": dg.MetadataValue.path(log_path),
+        }
     )
-    yield dg.AssetCheckResult(
-        check_name="no_model_drift",
-        passed=not drift.model_drift,
-        severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(drift.reasons())
-        or f"no model drift: MAE {drift.day_mae:.1f} vs {drift.training_mae:.1f} at training, predictions stable",
-        metadata={**figures, **_link(report)},
-    )
+    yield model_drift_check(drift, version, links)
 
 
 # --- dashboard -----------------------------------------------------------------------------
@@ -458,9 +357,8 @@ def _dashboard_url(storage: StorageResource, day: dt.date) -> str:
     return _link(path)["report"].value
 
 
-class DashboardConfig(dg.Config):
-    sample_cap: int = 5000
-    seed: int = 42
+class DashboardConfig(SampleConfig):
+    """How many of the day's predictions the dashboard's distribution chart samples."""
 
 
 @dg.asset(
@@ -484,15 +382,15 @@ def daily_dashboard(
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     session = spark.spark_session
-    paths = {
-        "predictions": storage.table_path(PREDICTIONS_TABLE),
-        "unseen": storage.table_path(UNSEEN_TABLE),
-        "quality": storage.table_path(DATA_QUALITY_LOG),
-        "data_drift": storage.table_path(DATA_DRIFT_LOG),
-        "model_drift": storage.table_path(MODEL_DRIFT_LOG),
-        "ingestion": storage.table_path(INGESTION_LOG),
-    }
-    data = collect_dashboard_data(session, paths, day, config.sample_cap, config.seed)
+    tables = DashboardTables(
+        predictions=storage.table_path(PREDICTIONS_TABLE),
+        unseen=storage.table_path(UNSEEN_TABLE),
+        quality=storage.table_path(DATA_QUALITY_LOG),
+        data_drift=storage.table_path(DATA_DRIFT_LOG),
+        model_drift=storage.table_path(MODEL_DRIFT_LOG),
+        ingestion=storage.table_path(INGESTION_LOG),
+    )
+    data = collect_dashboard_data(session, tables, day, config.sample_cap, config.seed)
     reports = {
         "data drift report": _link(_report_path(storage, "data_drift", day))["report"].value,
         "model drift report": _link(_report_path(storage, "model_drift", day))["report"].value,
@@ -504,7 +402,7 @@ def daily_dashboard(
         "dashboard": dg.MetadataValue.url(_dashboard_url(storage, day)),
         "dashboard_path": dg.MetadataValue.path(path),
     }
-    is_latest = _is_latest(session, paths["predictions"], day)
+    is_latest = _is_latest(session, tables.predictions, day)
     if is_latest:
         latest = storage.dashboard_path(LATEST_DASHBOARD)
         write_text(latest, page)

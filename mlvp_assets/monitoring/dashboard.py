@@ -20,15 +20,31 @@ from pyspark.sql import functions as F
 
 from mlvp_assets.bronze.ingest import Status, latest_decisions
 from mlvp_assets.bronze.rules import describe_source_changes
-from mlvp_assets.delta_tables import read_table, table_exists
+from mlvp_assets.delta_tables import field_names, read_table, table_exists
 from mlvp_assets.ml.features import PREDICTION, TARGET
-from mlvp_assets.monitoring.drift import sample_to_pandas
+from mlvp_assets.monitoring.drift import DataDriftLogRow, ModelDriftLogRow, sample_to_pandas
 from mlvp_assets.monitoring.scoring import UNSEEN_FEATURES
 from mlvp_assets.schema import PARTITION_COLUMN
 
 DAY = PARTITION_COLUMN
 LANDING_COLUMNS = [DAY, "status", "files", "rows", "layouts", "missing_columns", "new_columns"]
 LANDING_HISTORY_DAYS = 7
+DATA_DRIFT_COLUMNS = field_names(DataDriftLogRow, DAY, "dataset_drift", "drifted_share")
+MODEL_ERROR_COLUMNS = field_names(
+    ModelDriftLogRow, DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DashboardTables:
+    """The Delta tables a dashboard page reads, by path."""
+
+    predictions: str
+    unseen: str
+    quality: str
+    data_drift: str
+    model_drift: str
+    ingestion: str | None = None  # pages built before the ingestion log had layouts have none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,16 +82,16 @@ def _pandas(df: DataFrame | None, columns: list[str]) -> pd.DataFrame:
 
 
 def collect_dashboard_data(
-    spark: SparkSession, paths: dict[str, str], day: dt.date, sample_cap: int, seed: int
+    spark: SparkSession, tables: DashboardTables, day: dt.date, sample_cap: int, seed: int
 ) -> DashboardData:
-    """``paths``: table name -> Delta path for predictions, unseen, quality, data_drift, model_drift.
-    Days after ``day`` are left out, so a re-run of an old day shows what was known then."""
-    predictions = _table(spark, paths["predictions"], day)
-    unseen = _table(spark, paths["unseen"], day)
-    quality = _table(spark, paths["quality"], day)
-    data_drift_log = _table(spark, paths["data_drift"], day)
-    model_drift_log = _table(spark, paths["model_drift"], day)
-    ingestion_log = _table(spark, paths["ingestion"], day) if "ingestion" in paths else None
+    """The figures of the page of ``day``. Days after ``day`` are left out, so a re-run of an old
+    day shows what was known then."""
+    predictions = _table(spark, tables.predictions, day)
+    unseen = _table(spark, tables.unseen, day)
+    quality = _table(spark, tables.quality, day)
+    data_drift_log = _table(spark, tables.data_drift, day)
+    model_drift_log = _table(spark, tables.model_drift, day)
+    ingestion_log = _table(spark, tables.ingestion, day) if tables.ingestion else None
 
     per_day = None if predictions is None else predictions.groupBy(DAY).agg(
         F.count(F.lit(1)).alias("rows"),
@@ -109,16 +125,14 @@ def collect_dashboard_data(
         .orderBy(DAY, "rule")
     )  # fmt: skip
     drift_columns = None if data_drift_log is None else (
-        data_drift_log.select(DAY, "dataset_drift", "drifted_share", F.explode("columns").alias("c"))
-        .select(DAY, "dataset_drift", "drifted_share", F.col("c.column").alias("column"), F.col("c.drifted").alias("drifted"))
+        data_drift_log.select(*DATA_DRIFT_COLUMNS, F.explode("columns").alias("c"))
+        .select(*DATA_DRIFT_COLUMNS, F.col("c.column").alias("column"), F.col("c.drifted").alias("drifted"))
         .orderBy(DAY, "column")
     )  # fmt: skip
     error = (
         None
         if model_drift_log is None
-        else model_drift_log.select(
-            DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
-        ).orderBy(DAY)
+        else model_drift_log.select(*MODEL_ERROR_COLUMNS).orderBy(DAY)
     )
     landing = None
     if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
@@ -147,10 +161,8 @@ def collect_dashboard_data(
         unseen_per_day=_pandas(unseen_per_day, [DAY, "rows"]),
         top_unseen_values=_pandas(top_unseen, ["column", "value", "rows"]),
         quality_failures=_pandas(failures, [DAY, "rule", "failed_rows"]),
-        data_drift=_pandas(drift_columns, [DAY, "dataset_drift", "drifted_share", "column", "drifted"]),
-        model_drift=_pandas(
-            error, [DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"]
-        ),
+        data_drift=_pandas(drift_columns, [*DATA_DRIFT_COLUMNS, "column", "drifted"]),
+        model_drift=_pandas(error, MODEL_ERROR_COLUMNS),
         landing=_pandas(landing, LANDING_COLUMNS),
     )
 

@@ -21,6 +21,7 @@ when the job is re-run.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import warnings
 from collections.abc import Sequence
 
@@ -96,16 +97,15 @@ def _run(
 
 @dataclasses.dataclass(frozen=True)
 class DataDrift:
+    """One day's data drift; with the day and its report, a row of ``data_drift_log``."""
+
     dataset_drift: bool
     drift_share: float  # the share of drifted columns at which the dataset drifts
     drifted_share: float
+    drifted_columns: tuple[str, ...]
     columns: tuple[ColumnDrift, ...]
     reference_rows: int
     current_rows: int
-
-    @property
-    def drifted_columns(self) -> list[str]:
-        return [column.column for column in self.columns if column.drifted]
 
 
 FEATURES_DEFINITION = DataDefinition(
@@ -127,11 +127,13 @@ def data_drift(
     if missing:
         raise RuntimeError(f"Evidently reported no drift for columns {missing}")
     ordered = tuple(columns[column] for column in features)
-    drifted_share = sum(column.drifted for column in ordered) / len(ordered)
+    drifted = tuple(column.column for column in ordered if column.drifted)
+    drifted_share = len(drifted) / len(ordered)
     return snapshot, DataDrift(
         dataset_drift=drifted_share >= drift_share,
         drift_share=drift_share,
         drifted_share=drifted_share,
+        drifted_columns=drifted,
         columns=ordered,
         reference_rows=len(reference),
         current_rows=len(current),
@@ -140,6 +142,12 @@ def data_drift(
 
 @dataclasses.dataclass(frozen=True)
 class ModelDrift:
+    """One day's model drift (built by :meth:`measure`); with the day, the model and its report,
+    a row of ``model_drift_log``."""
+
+    model_drift: bool  # prediction drift or error drift
+    prediction_drift: bool
+    error_drift: bool  # the day's MAE or RMSE above the training error by more than the tolerance
     prediction: ColumnDrift  # the day's predictions against the model's predictions on the training set
     prediction_vs_training_price: ColumnDrift  # the original project's comparison; reported, not flagged
     target: ColumnDrift  # the day's actual prices against the training prices; reported, not flagged
@@ -147,29 +155,44 @@ class ModelDrift:
     day_rmse: float
     training_mae: float
     training_rmse: float
+    mae_ratio: float
+    rmse_ratio: float
     error_tolerance: float
     scored_rows: int
     reference_rows: int
 
-    @property
-    def mae_ratio(self) -> float:
-        return self.day_mae / self.training_mae
-
-    @property
-    def rmse_ratio(self) -> float:
-        return self.day_rmse / self.training_rmse
-
-    @property
-    def error_drift(self) -> bool:
-        return max(self.mae_ratio, self.rmse_ratio) > 1 + self.error_tolerance
-
-    @property
-    def prediction_drift(self) -> bool:
-        return self.prediction.drifted
-
-    @property
-    def model_drift(self) -> bool:
-        return self.prediction_drift or self.error_drift
+    @classmethod
+    def measure(
+        cls,
+        prediction: ColumnDrift,
+        prediction_vs_training_price: ColumnDrift,
+        target: ColumnDrift,
+        day: Metrics,
+        training_mae: float,
+        training_rmse: float,
+        error_tolerance: float,
+        reference_rows: int,
+    ) -> ModelDrift:
+        """The verdicts from the drift tests and the day's error against the training error."""
+        mae_ratio, rmse_ratio = day.mae / training_mae, day.rmse / training_rmse
+        error_drift = max(mae_ratio, rmse_ratio) > 1 + error_tolerance
+        return cls(
+            model_drift=prediction.drifted or error_drift,
+            prediction_drift=prediction.drifted,
+            error_drift=error_drift,
+            prediction=prediction,
+            prediction_vs_training_price=prediction_vs_training_price,
+            target=target,
+            day_mae=day.mae,
+            day_rmse=day.rmse,
+            training_mae=training_mae,
+            training_rmse=training_rmse,
+            mae_ratio=mae_ratio,
+            rmse_ratio=rmse_ratio,
+            error_tolerance=error_tolerance,
+            scored_rows=day.rows,
+            reference_rows=reference_rows,
+        )
 
     def reasons(self) -> list[str]:
         reasons = []
@@ -215,15 +238,40 @@ def model_drift(
     report = Report([ValueDrift(column=column) for column in columns], include_tests=True)
     snapshot = _run(report, reference, current, DataDefinition(numerical_columns=columns))
     drifts = _value_drifts(snapshot)
-    return snapshot, ModelDrift(
+    return snapshot, ModelDrift.measure(
         prediction=drifts[PREDICTION],
         prediction_vs_training_price=drifts[PREDICTION_AS_PRICE],
         target=drifts[TARGET],
-        day_mae=day.mae,
-        day_rmse=day.rmse,
+        day=day,
         training_mae=training_mae,
         training_rmse=training_rmse,
         error_tolerance=error_tolerance,
-        scored_rows=day.rows,
         reference_rows=len(reference),
     )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataDriftLogRow(DataDrift):
+    """A row of ``data_drift_log``: the day's :class:`DataDrift` and where its report is."""
+
+    landing_date: dt.date
+    report_path: str
+    evaluated_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelDriftLogRow(ModelDrift):
+    """A row of ``model_drift_log``: the day's :class:`ModelDrift`, the model that scored the day
+    and where the report is."""
+
+    landing_date: dt.date
+    model_name: str
+    model_version: int
+    report_path: str
+    evaluated_at: dt.datetime
+
+
+def fields_of(figures: object) -> dict[str, object]:
+    """The fields of a dataclass instance by name, not recursing into nested dataclasses (so they
+    can be passed on to a subclass's constructor)."""
+    return {field.name: getattr(figures, field.name) for field in dataclasses.fields(figures)}  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
@@ -57,7 +56,7 @@ def champion_version(client: MlflowClient, name: str) -> tuple[str, str]:
     except MlflowException as error:
         raise LookupError(
             f"registered model {name!r} has no {CHAMPION!r} version in the MLflow registry at "
-            f"{mlflow.get_tracking_uri()}: run training_job (price_model and its promotion check) first"
+            f"{client.tracking_uri}: run training_job (price_model and its promotion check) first"
         ) from error
     return str(version.version), str(version.run_id)
 
@@ -72,15 +71,14 @@ def load_registered_version(
         name=name,
         version=version,
         run_id=run_id,
-        model=load_version(name, version),
+        model=load_version(client, name, version),
         test_mae=metrics.get("test_mae"),
         test_rmse=metrics.get("test_rmse"),
     )
 
 
-def load_champion(name: str, client: MlflowClient | None = None) -> Champion:
+def load_champion(name: str, client: MlflowClient) -> Champion:
     """Resolve the alias once and load that exact version, so what is recorded is what scored."""
-    client = client or MlflowClient()
     version, run_id = champion_version(client, name)
     return load_registered_version(client, name, version, run_id)
 

@@ -34,9 +34,9 @@ from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
 from mlvp_assets.resources.storage import StorageResource
+from mlvp_assets.settings import MLFLOW_TRACKING_URI
 
 MLFLOW_RESOURCE_KEY = "mlflow"
-TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 LOCAL_ENVS = ("dev", "test")
 
 
@@ -113,7 +113,7 @@ def mlflow_resource_for(env: str, storage_root: str | None = None) -> dg.Resourc
         return mlflow_tracking_with_artifact_location.configured(
             {
                 "experiment_name": name,
-                "mlflow_tracking_uri": {"env": TRACKING_URI_ENV},
+                "mlflow_tracking_uri": {"env": MLFLOW_TRACKING_URI.name},
                 "extra_tags": {"mlvp_env": env},
             }
         )
@@ -172,5 +172,5 @@ def model_registry_for(env: str, storage_root: str | None = None) -> ModelRegist
             raise ValueError(f"the {env} MLflow backend lives under the storage root: pass storage_root")
         return ModelRegistryResource(tracking_uri=local_tracking_uri(storage_root), model_name=name)
     if env == "prod":
-        return ModelRegistryResource(tracking_uri=dg.EnvVar(TRACKING_URI_ENV), model_name=name)
+        return ModelRegistryResource(tracking_uri=dg.EnvVar(MLFLOW_TRACKING_URI.name), model_name=name)
     raise ValueError(f"unknown environment {env!r}; valid: {', '.join((*LOCAL_ENVS, 'prod'))}")

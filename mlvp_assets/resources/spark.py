@@ -21,8 +21,7 @@ from dagster_pyspark import LazyPySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 from pyspark.sql import SparkSession
 
-MAVEN_REPOSITORIES_ENV = "MLVP_MAVEN_REPOSITORIES"
-IVY_DIR_ENV = "MLVP_IVY_DIR"
+from mlvp_assets.settings import IVY_DIR, MAVEN_REPOSITORIES
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -75,9 +74,9 @@ def delta_spark_config(
     else:
         conf["spark.master"] = master  # type: ignore[assignment]
         conf["spark.jars.packages"] = delta_maven_coordinate()
-        if repositories := os.environ.get(MAVEN_REPOSITORIES_ENV):
+        if repositories := MAVEN_REPOSITORIES.value():
             conf["spark.jars.repositories"] = repositories
-        if ivy_dir := os.environ.get(IVY_DIR_ENV):
+        if ivy_dir := IVY_DIR.value():
             conf["spark.jars.ivy"] = ivy_dir
         if driver_memory and master.startswith("local"):  # type: ignore[union-attr]
             conf["spark.driver.memory"] = driver_memory
@@ -125,8 +124,8 @@ def _delta_help(spark_config: dict[str, Any], reason: str) -> str:
     return (
         f"Delta Lake is not available: {reason}. This project writes Delta tables only. "
         f"Spark resolves {package} from Maven Central on its first start and caches it; "
-        f"check that Maven is reachable, or set {MAVEN_REPOSITORIES_ENV}=<your mirror URL> and "
-        f"{IVY_DIR_ENV}=<a writable cache folder>, or build the session only through "
+        f"check that Maven is reachable, or set {MAVEN_REPOSITORIES.name}=<your mirror URL> and "
+        f"{IVY_DIR.name}=<a writable cache folder>, or build the session only through "
         "mlvp_assets.resources.spark.build_spark_session."
     )
 

@@ -17,9 +17,10 @@ from mlvp_assets.automation.sensors import (
     landing_zone_sensor,
     retraining_decision,
 )
-from mlvp_assets.definitions import RETRAIN_AFTER_ENV, build_definitions
+from mlvp_assets.definitions import build_definitions
 from mlvp_assets.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
 from mlvp_assets.resources.storage import StorageResource
+from mlvp_assets.settings import RETRAIN_AFTER_DRIFTED_DAYS
 
 from .landing import drop, uri
 
@@ -298,7 +299,7 @@ def test_retraining_decision_rejects_fewer_than_one_day(days):
 
 
 def test_build_definitions_reads_the_number_of_drifted_days(storage_root, monkeypatch, instance):
-    monkeypatch.setenv(RETRAIN_AFTER_ENV, "2")
+    monkeypatch.setenv(RETRAIN_AFTER_DRIFTED_DAYS.name, "2")
     sensor = build_definitions("test").get_sensor_def("drift_retrain_sensor")
     report(instance, DATA_DRIFT_REPORT, "2026-01-02", True)
     report(instance, MODEL_DRIFT_REPORT, "2026-01-03", True)
@@ -311,9 +312,9 @@ def test_build_definitions_reads_the_number_of_drifted_days(storage_root, monkey
 
 @pytest.mark.parametrize("value", ["0", "-2", "three", "2.5", ""])
 def test_build_definitions_rejects_a_bad_number_of_drifted_days(storage_root, monkeypatch, value):
-    monkeypatch.setenv(RETRAIN_AFTER_ENV, value)
+    monkeypatch.setenv(RETRAIN_AFTER_DRIFTED_DAYS.name, value)
 
-    with pytest.raises(ValueError, match=RETRAIN_AFTER_ENV):
+    with pytest.raises(ValueError, match=RETRAIN_AFTER_DRIFTED_DAYS.name):
         build_definitions("test")
 
 
@@ -411,7 +412,7 @@ NO_SPARK_PROBE = textwrap.dedent(
 def test_evaluating_the_sensors_and_the_schedule_does_not_start_spark(tmp_path):
     drop(tmp_path, "2026-01-02", "a.csv")
     env = {**os.environ, "MLVP_ENV": "test", "MLVP_DATA_ROOT": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
-    env.pop(RETRAIN_AFTER_ENV, None)
+    env.pop(RETRAIN_AFTER_DRIFTED_DAYS.name, None)
 
     completed = subprocess.run(
         [sys.executable, "-c", NO_SPARK_PROBE], env=env, capture_output=True, text=True, timeout=300

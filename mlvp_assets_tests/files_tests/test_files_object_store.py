@@ -12,6 +12,7 @@ import pytest
 from mlvp_assets import files
 from mlvp_assets.automation.landing_zone import list_landing_files
 from mlvp_assets.bronze.landing_csv import _parse_one
+from mlvp_assets.settings import S3_ENDPOINT
 from mlvp_assets_tests.factories import csv_text, good_rows
 from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
 
@@ -31,7 +32,7 @@ def bucket(s3_endpoint, monkeypatch):
     import boto3
 
     for name, value in {
-        files.S3_ENDPOINT_ENV: s3_endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        S3_ENDPOINT.name: s3_endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)

@@ -13,11 +13,11 @@ from mlflow.tracking import MlflowClient
 
 from mlvp_assets.resources.mlflow import (
     MLFLOW_RESOURCE_KEY,
-    TRACKING_URI_ENV,
     airbnb_price_name,
     local_tracking_uri,
     mlflow_resource_for,
 )
+from mlvp_assets.settings import MLFLOW_TRACKING_URI
 
 
 @dg.asset
@@ -45,7 +45,7 @@ def test_a_relative_root_becomes_an_absolute_sqlite_path(tmp_path, monkeypatch):
 
 def test_prod_logs_to_the_server_named_by_the_environment(tmp_path, monkeypatch):
     server_uri = f"sqlite:///{tmp_path}/server.db"
-    monkeypatch.setenv(TRACKING_URI_ENV, server_uri)
+    monkeypatch.setenv(MLFLOW_TRACKING_URI.name, server_uri)
     monkeypatch.chdir(tmp_path)  # a SQLite "server" has no artifact root: MLflow would use ./mlruns
 
     result = dg.materialize([logs_a_metric], resources={MLFLOW_RESOURCE_KEY: mlflow_resource_for("prod")})

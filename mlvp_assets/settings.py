@@ -1,0 +1,108 @@
+"""Every environment variable the project reads, what it does and its default: the one module
+that reads the environment. Other modules name a :class:`Setting` and ask it for its value, or
+pass ``dg.EnvVar(setting.name)`` to a resource so that Dagster reads a secret at run time and
+never shows it in the UI. The README's table of settings is checked against :data:`ALL_SETTINGS`.
+
+Empty counts as unset everywhere: ``MLVP_ENV=`` means the default, as if it were not there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class SettingError(ValueError):
+    """A setting is missing or malformed; the message names the variable and what it is for."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    purpose: str
+    default: str | None = None
+
+    def value(self) -> str | None:
+        """The variable's value, or the default when it is unset or empty."""
+        return os.environ.get(self.name) or self.default
+
+    def is_set(self) -> bool:
+        return bool(os.environ.get(self.name))
+
+    def required(self, context: str) -> str:
+        """The value; fails naming the variable, what it is for and who needs it."""
+        value = self.value()
+        if not value:
+            raise SettingError(f"{context} needs {self.name}: {self.purpose}")
+        return value
+
+    def whole_number(self, minimum: int = 1) -> int:
+        """The value as a whole number of at least ``minimum``; fails naming the variable."""
+        text = (self.value() or "").strip()
+        if not text.isdigit() or int(text) < minimum:
+            raise SettingError(
+                f"{self.name} must be a whole number >= {minimum}, got {text!r}: {self.purpose}"
+            )
+        return int(text)
+
+
+# Which environment, and where its data lives.
+ENV = Setting("MLVP_ENV", "the environment whose resources the definitions use: dev, test or prod", "dev")
+DATA_ROOT = Setting(
+    "MLVP_DATA_ROOT",
+    "dev and test: the local storage root (landing files, Delta tables, reports, MLflow); "
+    "dev defaults to ./data, test needs it set (tests use a temporary folder)",
+)
+STORAGE_ROOT = Setting(
+    "MLVP_STORAGE_ROOT", "prod: the storage root, s3a://bucket/prefix on an object store or a shared path"
+)
+
+# Spark.
+SPARK_MASTER = Setting("MLVP_SPARK_MASTER", "prod: a Spark standalone master, e.g. spark://host:7077")
+SPARK_REMOTE = Setting("MLVP_SPARK_REMOTE", "prod: a Spark Connect server instead, e.g. sc://host:15002")
+SHUFFLE_PARTITIONS = Setting("MLVP_SHUFFLE_PARTITIONS", "prod: spark.sql.shuffle.partitions", "200")
+MAVEN_REPOSITORIES = Setting(
+    "MLVP_MAVEN_REPOSITORIES", "extra Maven repositories Spark fetches the Delta JARs from (a mirror)"
+)
+IVY_DIR = Setting("MLVP_IVY_DIR", "where Spark caches the JARs it fetches (spark.jars.ivy)")
+
+# Object store.
+S3_ENDPOINT = Setting(
+    "MLVP_S3_ENDPOINT", "an S3-compatible endpoint (http://host:port) instead of AWS; buckets by path"
+)
+AWS_ACCESS_KEY_ID = Setting("AWS_ACCESS_KEY_ID", "S3 access key; unset: the machine's own identity")
+AWS_SECRET_ACCESS_KEY = Setting("AWS_SECRET_ACCESS_KEY", "S3 secret key; unset: the machine's own identity")
+
+# MLflow and Dagster.
+MLFLOW_TRACKING_URI = Setting(
+    "MLFLOW_TRACKING_URI", "prod: the MLflow tracking server (runs and the model registry)"
+)
+DAGSTER_HOME = Setting(
+    "DAGSTER_HOME", "Dagster's instance folder (run history); unset: an ephemeral instance"
+)
+DAGSTER_URL = Setting(
+    "MLVP_DAGSTER_URL", "the Dagster UI's address, for links in alerts", "http://127.0.0.1:3000"
+)
+
+# Automation.
+RETRAIN_AFTER_DRIFTED_DAYS = Setting(
+    "MLVP_RETRAIN_AFTER_DRIFTED_DAYS",
+    "how many consecutive days of data or model drift make the drift sensor request training_job",
+    "3",
+)
+
+# Alerts (prod; dev and test log alerts to <root>/alerts/alerts.jsonl).
+ALERT_CHANNEL = Setting("MLVP_ALERT_CHANNEL", "prod: where alerts go: log, email or webhook", "log")
+SMTP_HOST = Setting("MLVP_SMTP_HOST", "email alerts: the SMTP server")
+SMTP_PORT = Setting("MLVP_SMTP_PORT", "email alerts: the SMTP port; unset: 587 (starttls), 465 (ssl) or 25")
+SMTP_SECURITY = Setting("MLVP_SMTP_SECURITY", "email alerts: starttls, ssl or none", "starttls")
+SMTP_USER = Setting("MLVP_SMTP_USER", "email alerts: the SMTP login; unset: no AUTH")
+SMTP_PASSWORD = Setting("MLVP_SMTP_PASSWORD", "email alerts: the SMTP password (needed with a login)")
+SMTP_CA_FILE = Setting("MLVP_SMTP_CA_FILE", "email alerts: a CA bundle to verify the server with")
+ALERT_EMAIL_FROM = Setting("MLVP_ALERT_EMAIL_FROM", "email alerts: the sender address")
+ALERT_EMAIL_TO = Setting("MLVP_ALERT_EMAIL_TO", "email alerts: recipients, separated by commas")
+ALERT_WEBHOOK_URL = Setting("MLVP_ALERT_WEBHOOK_URL", "webhook alerts: a Slack or Teams incoming webhook URL")
+
+ALL_SETTINGS: tuple[Setting, ...] = tuple(
+    value for value in dict(globals()).values() if isinstance(value, Setting)
+)

@@ -1,0 +1,100 @@
+"""The promotion check's result, tags and figures from plain values; and, on a real SQLite MLflow
+registry, the alias clean-up a promotion makes."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from mlvp_assets.ml.checks import (
+    PromotionContext,
+    comparison_figures,
+    decision_tags,
+    no_challenger_result,
+    promotion_result,
+)
+from mlvp_assets.ml.registry import CHALLENGER, CHAMPION, PromotionDecision, aliased_versions, record_decision
+from mlvp_assets.ml.training import Comparison, Metrics
+
+COMPARISON = Comparison(
+    metrics={
+        CHALLENGER: Metrics(mae=60.123456, rmse=200.0, r2=0.4, rows=500),
+        CHAMPION: Metrics(mae=62.0, rmse=210.0, r2=0.35, rows=500),
+    },
+    baseline=Metrics(mae=100.0, rmse=300.0, r2=0.0, rows=500),
+    rows=500,
+    unscored_rows={CHALLENGER: 3, CHAMPION: 1},
+)
+
+
+def context(champion_version: str | None) -> PromotionContext:
+    return PromotionContext(
+        model_name="test_airbnb_price",
+        challenger_version="2",
+        champion_version=champion_version,
+        training_set_version=7,
+        tolerance=0.02,
+        baseline_margin=0.2,
+    )
+
+
+def test_figures_name_the_model_and_the_metric_rounded():
+    figures = comparison_figures(COMPARISON)
+
+    assert figures["challenger_test_mae"] == 60.1235
+    assert figures["champion_test_rmse"] == 210.0 and figures["baseline_test_mae"] == 100.0
+
+
+def test_tags_say_what_the_challenger_was_compared_with():
+    tags = decision_tags(context(None), COMPARISON)
+
+    assert tags["compared_with_champion_version"] == "none"
+    assert tags["compared_on_training_set_version"] == "7" and tags["compared_on_rows"] == "500"
+    assert tags["challenger_test_mae"] == "60.1235" and tags["tolerance"] == "0.02"
+
+
+@pytest.mark.parametrize(
+    ("promote", "champion_before", "champion_after"),
+    [(True, "1", 2), (False, "1", 1), (True, None, 2), (False, None, None)],
+)
+def test_the_result_names_the_champion_before_and_after(promote, champion_before, champion_after):
+    result = promotion_result(PromotionDecision(promote, "because"), context(champion_before), COMPARISON)
+    metadata = {name: value.value for name, value in result.metadata.items()}
+
+    assert result.passed is promote and result.description == "because"
+    assert metadata["decision"] == ("promoted" if promote else "rejected")
+    assert metadata["champion_version_before"] == (int(champion_before) if champion_before else None)
+    assert metadata["champion_version_after"] == champion_after
+    assert metadata["unscored_test_rows"] == {CHALLENGER: 3, CHAMPION: 1}
+
+
+def test_without_a_challenger_the_check_fails_saying_what_to_run():
+    result = no_challenger_result("test_airbnb_price")
+
+    assert not result.passed and "materialize price_model first" in result.description
+
+
+@pytest.fixture
+def registry(tmp_path) -> MlflowClient:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("m")
+    for _ in range(2):
+        version = client.create_model_version("m", source=(tmp_path / "model").as_uri())
+        client.set_registered_model_alias("m", CHALLENGER, version.version)
+    client.set_registered_model_alias("m", CHAMPION, "1")
+    return client
+
+
+def test_a_promoted_challenger_loses_the_challenger_alias(registry):
+    record_decision(registry, "m", "2", PromotionDecision(True, "better"), tags={"k": "v"})
+
+    assert aliased_versions(registry, "m") == {CHAMPION: "2"}
+    assert registry.get_model_version("m", "2").tags["promotion_decision"] == "promoted"
+
+
+def test_a_rejected_challenger_keeps_its_alias_and_the_champion_stays(registry):
+    record_decision(registry, "m", "2", PromotionDecision(False, "worse"), tags={})
+
+    assert aliased_versions(registry, "m") == {CHAMPION: "1", CHALLENGER: "2"}
+    assert registry.get_model_version("m", "2").tags["promotion_reason"] == "worse"

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo test test-fast dev mlflow-ui bench clean
+.PHONY: install demo test test-fast dev mlflow-ui bench docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,8 @@ mlflow-ui: install
 bench: install
 	for script in bench/*.py; do $(BIN)/python "$$script" || exit 1; done
 
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) data/landing data/warehouse data/reports data/mlflow data/dagster_home
+	rm -rf $(VENV) data/landing data/warehouse data/reports data/mlflow data/dagster_home docs/_build docs/_autosummary docs/_root

@@ -3,7 +3,8 @@ that reads the environment. Other modules name a :class:`Setting` and ask it for
 pass ``dg.EnvVar(setting.name)`` to a resource so that Dagster reads a secret at run time and
 never shows it in the UI. The README's table of settings is checked against :data:`ALL_SETTINGS`.
 
-Empty counts as unset everywhere: ``MLVP_ENV=`` means the default, as if it were not there.
+Empty counts as unset (``MLVP_ENV=`` means the default, as if it were not there), except for
+numbers: ``MLVP_SHUFFLE_PARTITIONS=`` is a mistake and fails saying so.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class Setting:
         return value
 
     def whole_number(self, minimum: int = 1) -> int:
-        """The value as a whole number of at least ``minimum``; fails naming the variable."""
-        text = (self.value() or "").strip()
+        """The value as a whole number of at least ``minimum``; fails naming the variable (also
+        when it is set but empty)."""
+        text = os.environ.get(self.name, self.default or "").strip()
         if not text.isdigit() or int(text) < minimum:
             raise SettingError(
                 f"{self.name} must be a whole number >= {minimum}, got {text!r}: {self.purpose}"
@@ -95,7 +97,7 @@ RETRAIN_AFTER_DRIFTED_DAYS = Setting(
 ALERT_CHANNEL = Setting("MLVP_ALERT_CHANNEL", "prod: where alerts go: log, email or webhook", "log")
 SMTP_HOST = Setting("MLVP_SMTP_HOST", "email alerts: the SMTP server")
 SMTP_PORT = Setting("MLVP_SMTP_PORT", "email alerts: the SMTP port; unset: 587 (starttls), 465 (ssl) or 25")
-SMTP_SECURITY = Setting("MLVP_SMTP_SECURITY", "email alerts: starttls, ssl or none", "starttls")
+SMTP_SECURITY = Setting("MLVP_SMTP_SECURITY", "email alerts: starttls, ssl or plain", "starttls")
 SMTP_USER = Setting("MLVP_SMTP_USER", "email alerts: the SMTP login; unset: no AUTH")
 SMTP_PASSWORD = Setting("MLVP_SMTP_PASSWORD", "email alerts: the SMTP password (needed with a login)")
 SMTP_CA_FILE = Setting("MLVP_SMTP_CA_FILE", "email alerts: a CA bundle to verify the server with")

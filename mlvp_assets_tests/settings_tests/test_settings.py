@@ -57,13 +57,16 @@ def test_settings_have_unique_names():
 
 
 def test_empty_counts_as_unset_and_falls_back_to_the_default(monkeypatch):
-    monkeypatch.setenv(RETRAIN_AFTER_DRIFTED_DAYS.name, "")
+    setting = Setting("MLVP_TEST_ONLY_SETTING", "a test", "fallback")
+    monkeypatch.setenv(setting.name, "")
+    assert setting.value() == "fallback" and not setting.is_set()
+    monkeypatch.delenv(RETRAIN_AFTER_DRIFTED_DAYS.name, raising=False)
     assert RETRAIN_AFTER_DRIFTED_DAYS.whole_number() == 3
     monkeypatch.setenv(RETRAIN_AFTER_DRIFTED_DAYS.name, "5")
     assert RETRAIN_AFTER_DRIFTED_DAYS.whole_number() == 5
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "three", "1.5"])
+@pytest.mark.parametrize("value", ["", "0", "-2", "three", "1.5"])
 def test_a_malformed_number_names_the_variable_and_its_purpose(monkeypatch, value):
     monkeypatch.setenv(RETRAIN_AFTER_DRIFTED_DAYS.name, value)
     with pytest.raises(SettingError, match=f"{RETRAIN_AFTER_DRIFTED_DAYS.name} must be a whole number") as error:

@@ -1,22 +1,10 @@
 """The ``alerts`` resource: one ``send(alert)`` whatever the channel, and its settings per environment.
 
 dev and test append alerts to ``<storage root>/alerts/alerts.jsonl`` (the ``log`` channel); prod
-reads the channel and its settings from the environment, secrets as ``EnvVar`` references:
-
-==========================  =====================================================================
-``MLVP_DAGSTER_URL``        the Dagster UI that alerts link to (all environments), default
-                            ``http://127.0.0.1:3000``
-``MLVP_ALERT_CHANNEL``      ``log`` (default), ``email`` or ``webhook``
-``MLVP_SMTP_HOST``          SMTP server (email, required)
-``MLVP_SMTP_PORT``          default 587 for starttls, 465 for ssl, 25 for plain
-``MLVP_SMTP_SECURITY``      ``starttls`` (default), ``ssl`` or ``plain``
-``MLVP_SMTP_USER``          login; unset: no authentication
-``MLVP_SMTP_PASSWORD``      required with ``MLVP_SMTP_USER``
-``MLVP_SMTP_CA_FILE``       CA bundle for a server certificate signed by a private CA
-``MLVP_ALERT_EMAIL_FROM``   sender address (email, required)
-``MLVP_ALERT_EMAIL_TO``     comma-separated recipients (email, required)
-``MLVP_ALERT_WEBHOOK_URL``  Slack or Teams incoming webhook (webhook, required)
-==========================  =====================================================================
+reads the channel and its settings (``MLVP_ALERT_CHANNEL``, ``MLVP_SMTP_*``,
+``MLVP_ALERT_EMAIL_*``, ``MLVP_ALERT_WEBHOOK_URL``, ``MLVP_DAGSTER_URL``: see
+:mod:`mlvp_assets.settings`) when the definitions are built, and passes secrets on as ``EnvVar``
+references.
 
 A wrong setting fails when the definitions are built, naming the variable; the resource checks
 its fields again before sending, naming the field (for resources built by hand).
@@ -25,7 +13,6 @@ No ``from __future__ import annotations`` here: Dagster reads the field annotati
 """
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -41,38 +28,39 @@ from mlvp_assets.resources.alerts.channels import (
     post_webhook,
     send_email,
 )
+from mlvp_assets.settings import (
+    ALERT_CHANNEL,
+    ALERT_EMAIL_FROM,
+    ALERT_EMAIL_TO,
+    ALERT_WEBHOOK_URL,
+    DAGSTER_URL,
+    SMTP_CA_FILE,
+    SMTP_HOST,
+    SMTP_PASSWORD,
+    SMTP_PORT,
+    SMTP_SECURITY,
+    SMTP_USER,
+    STORAGE_ROOT,
+    Setting,
+)
 
 ALERTS_RESOURCE_KEY = "alerts"
 CHANNELS = ("log", "email", "webhook")
 ALERTS_FILE = ("alerts", "alerts.jsonl")
 
-DAGSTER_URL_ENV = "MLVP_DAGSTER_URL"
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
-CHANNEL_ENV = "MLVP_ALERT_CHANNEL"
-SMTP_HOST_ENV = "MLVP_SMTP_HOST"
-SMTP_PORT_ENV = "MLVP_SMTP_PORT"
-SMTP_SECURITY_ENV = "MLVP_SMTP_SECURITY"
-SMTP_USER_ENV = "MLVP_SMTP_USER"
-SMTP_PASSWORD_ENV = "MLVP_SMTP_PASSWORD"
-SMTP_CA_FILE_ENV = "MLVP_SMTP_CA_FILE"
-EMAIL_FROM_ENV = "MLVP_ALERT_EMAIL_FROM"
-EMAIL_TO_ENV = "MLVP_ALERT_EMAIL_TO"
-WEBHOOK_URL_ENV = "MLVP_ALERT_WEBHOOK_URL"
-STORAGE_ROOT_ENV = "MLVP_STORAGE_ROOT"
-
 # The environment variable behind each field, named in errors.
-FIELD_ENV = {
-    "channel": CHANNEL_ENV,
-    "smtp_host": SMTP_HOST_ENV,
-    "smtp_port": SMTP_PORT_ENV,
-    "smtp_security": SMTP_SECURITY_ENV,
-    "smtp_user": SMTP_USER_ENV,
-    "smtp_password": SMTP_PASSWORD_ENV,
-    "smtp_ca_file": SMTP_CA_FILE_ENV,
-    "email_from": EMAIL_FROM_ENV,
-    "email_to": EMAIL_TO_ENV,
-    "webhook_url": WEBHOOK_URL_ENV,
-    "storage_root": STORAGE_ROOT_ENV,
+FIELD_SETTINGS: dict[str, Setting] = {
+    "channel": ALERT_CHANNEL,
+    "smtp_host": SMTP_HOST,
+    "smtp_port": SMTP_PORT,
+    "smtp_security": SMTP_SECURITY,
+    "smtp_user": SMTP_USER,
+    "smtp_password": SMTP_PASSWORD,
+    "smtp_ca_file": SMTP_CA_FILE,
+    "email_from": ALERT_EMAIL_FROM,
+    "email_to": ALERT_EMAIL_TO,
+    "webhook_url": ALERT_WEBHOOK_URL,
+    "storage_root": STORAGE_ROOT,
 }
 
 LOG_LEVELS = {Severity.HIGH: logging.ERROR, Severity.MEDIUM: logging.WARNING, Severity.LOW: logging.INFO}
@@ -95,7 +83,7 @@ def local_root_path(root: str) -> Path:
 
 
 def _setting(field: str) -> str:
-    return f"{field} (env {FIELD_ENV[field]})" if field in FIELD_ENV else field
+    return f"{field} (env {FIELD_SETTINGS[field].name})" if field in FIELD_SETTINGS else field
 
 
 def parse_recipients(value: str | None) -> list[str]:
@@ -110,7 +98,7 @@ class AlertResource(dg.ConfigurableResource):
     label: str = Field(
         default="mlvp", description="Names the sender in subjects and messages, e.g. 'mlvp prod'"
     )
-    dagster_url: str = Field(default=DEFAULT_DAGSTER_URL, description="The Dagster UI that alerts link to")
+    dagster_url: str = Field(default=DAGSTER_URL.default, description="The Dagster UI that alerts link to")
     storage_root: str | None = None
     smtp_host: str | None = None
     smtp_port: int | None = None
@@ -214,73 +202,75 @@ def _resolved(value: str | dg.EnvVar | None) -> str | None:
 
 
 def _dagster_url() -> str:
-    url = os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL
+    url = DAGSTER_URL.value() or ""
     if not url.startswith(("http://", "https://")):
-        raise AlertConfigError(f"{DAGSTER_URL_ENV} is not an http(s) URL: {url!r}")
+        raise AlertConfigError(f"{DAGSTER_URL.name} is not an http(s) URL: {url!r}")
     return url
 
 
-def _required_env(name: str, channel: str) -> dg.EnvVar:
-    if not os.environ.get(name):
-        raise AlertConfigError(f"{CHANNEL_ENV}={channel} needs {name}, which is not set")
-    return dg.EnvVar(name)
+def _required_env(setting: Setting, channel: str) -> dg.EnvVar:
+    if not setting.is_set():
+        raise AlertConfigError(f"{ALERT_CHANNEL.name}={channel} needs {setting.name}, which is not set")
+    return dg.EnvVar(setting.name)
 
 
-def _optional_env(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def _optional_env(setting: Setting) -> dg.EnvVar | None:
+    return dg.EnvVar(setting.name) if setting.is_set() else None
 
 
 def _prod_alert_resource(storage_root: str | dg.EnvVar | None) -> AlertResource:
-    channel = os.environ.get(CHANNEL_ENV, "log").strip().lower() or "log"
+    channel = (ALERT_CHANNEL.value() or "log").strip().lower() or "log"
     label = "mlvp prod"
     if channel == "log":
         root = _resolved(storage_root)
         if not root:
             raise AlertConfigError(
-                f"{CHANNEL_ENV}=log needs the storage root ({STORAGE_ROOT_ENV}), which is not set"
+                f"{ALERT_CHANNEL.name}=log needs the storage root ({STORAGE_ROOT.name}), which is not set"
             )
         if not is_local_root(root):
             raise AlertConfigError(
-                f"{CHANNEL_ENV}=log appends to a local file, but the storage root {root!r} is not local; "
-                f"set {CHANNEL_ENV}=email or webhook"
+                f"{ALERT_CHANNEL.name}=log appends to a local file, but the storage root {root!r} is not local; "
+                f"set {ALERT_CHANNEL.name}=email or webhook"
             )
         return AlertResource(
             channel="log", label=label, dagster_url=_dagster_url(), storage_root=storage_root
         )
     if channel == "email":
-        security = os.environ.get(SMTP_SECURITY_ENV, "starttls").strip().lower()
+        security = (SMTP_SECURITY.value() or "starttls").strip().lower()
         if security not in SMTP_SECURITY_MODES:
             raise AlertConfigError(
-                f"unknown SMTP security {security!r} in {SMTP_SECURITY_ENV}; "
+                f"unknown SMTP security {security!r} in {SMTP_SECURITY.name}; "
                 f"valid: {', '.join(SMTP_SECURITY_MODES)}"
             )
-        port = os.environ.get(SMTP_PORT_ENV)
+        port = SMTP_PORT.value()
         if port is not None and not port.strip().isdigit():
-            raise AlertConfigError(f"{SMTP_PORT_ENV} must be a port number, not {port!r}")
-        if os.environ.get(SMTP_USER_ENV) and not os.environ.get(SMTP_PASSWORD_ENV):
-            raise AlertConfigError(f"{SMTP_USER_ENV} is set but {SMTP_PASSWORD_ENV} is not")
-        if not parse_recipients(os.environ.get(EMAIL_TO_ENV)):
-            raise AlertConfigError(f"{CHANNEL_ENV}=email needs {EMAIL_TO_ENV} (comma-separated addresses)")
+            raise AlertConfigError(f"{SMTP_PORT.name} must be a port number, not {port!r}")
+        if SMTP_USER.is_set() and not SMTP_PASSWORD.is_set():
+            raise AlertConfigError(f"{SMTP_USER.name} is set but {SMTP_PASSWORD.name} is not")
+        if not parse_recipients(ALERT_EMAIL_TO.value()):
+            raise AlertConfigError(
+                f"{ALERT_CHANNEL.name}=email needs {ALERT_EMAIL_TO.name} (comma-separated addresses)"
+            )
         return AlertResource(
             channel="email",
             label=label,
             dagster_url=_dagster_url(),
-            smtp_host=_required_env(SMTP_HOST_ENV, channel),
-            smtp_port=dg.EnvVar.int(SMTP_PORT_ENV) if port else DEFAULT_SMTP_PORTS[security],
+            smtp_host=_required_env(SMTP_HOST, channel),
+            smtp_port=dg.EnvVar.int(SMTP_PORT.name) if port else DEFAULT_SMTP_PORTS[security],
             smtp_security=security,
-            smtp_user=_optional_env(SMTP_USER_ENV),
-            smtp_password=_optional_env(SMTP_PASSWORD_ENV),
-            smtp_ca_file=_optional_env(SMTP_CA_FILE_ENV),
-            email_from=_required_env(EMAIL_FROM_ENV, channel),
-            email_to=dg.EnvVar(EMAIL_TO_ENV),
+            smtp_user=_optional_env(SMTP_USER),
+            smtp_password=_optional_env(SMTP_PASSWORD),
+            smtp_ca_file=_optional_env(SMTP_CA_FILE),
+            email_from=_required_env(ALERT_EMAIL_FROM, channel),
+            email_to=dg.EnvVar(ALERT_EMAIL_TO.name),
         )
     if channel == "webhook":
-        url = _required_env(WEBHOOK_URL_ENV, channel)
+        url = _required_env(ALERT_WEBHOOK_URL, channel)
         if not url.get_value().startswith(("http://", "https://")):
-            raise AlertConfigError(f"{WEBHOOK_URL_ENV} is not an http(s) URL")
+            raise AlertConfigError(f"{ALERT_WEBHOOK_URL.name} is not an http(s) URL")
         return AlertResource(channel="webhook", label=label, dagster_url=_dagster_url(), webhook_url=url)
     raise AlertConfigError(
-        f"unknown alert channel {channel!r} in {CHANNEL_ENV}; valid: {', '.join(CHANNELS)}"
+        f"unknown alert channel {channel!r} in {ALERT_CHANNEL.name}; valid: {', '.join(CHANNELS)}"
     )
 
 

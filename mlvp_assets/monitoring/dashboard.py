@@ -129,11 +129,7 @@ def collect_dashboard_data(
         .select(*DATA_DRIFT_COLUMNS, F.col("c.column").alias("column"), F.col("c.drifted").alias("drifted"))
         .orderBy(DAY, "column")
     )  # fmt: skip
-    error = (
-        None
-        if model_drift_log is None
-        else model_drift_log.select(*MODEL_ERROR_COLUMNS).orderBy(DAY)
-    )
+    error = None if model_drift_log is None else model_drift_log.select(*MODEL_ERROR_COLUMNS).orderBy(DAY)
     landing = None
     if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
         landing = (

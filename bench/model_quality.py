@@ -29,7 +29,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.gold.transform import enrich_listings
-from mlvp_assets.ml.assets import PROD_PRICE_MODEL_CONFIG, PriceModelConfig
+from mlvp_assets.ml.assets import PriceModelConfig
+from mlvp_assets.ml.run_config import PROD_PRICE_MODEL_CONFIG
 from mlvp_assets.ml.training import (
     SPLIT_COLUMN,
     TEST,
@@ -139,8 +140,9 @@ def report(results: Sequence[SeedResult]) -> str:
     for result in results:
         trained = result.trained
         lines.append(
-            f"{result.seed:>4} {trained.test.rows:>9} {trained.test_unscored_rows:>8} {trained.test.mae:>7.1f} "
-            f"{trained.test.rmse:>7.1f} {trained.test.r2:>6.3f} {trained.baseline_test.mae:>10.1f} "
+            f"{result.seed:>4} {trained.test.rows:>9} {trained.test_unscored_rows:>8} "
+            f"{trained.test.mae:>7.1f} {trained.test.rmse:>7.1f} {trained.test.r2:>6.3f} "
+            f"{trained.baseline_test.mae:>10.1f} "
             f"{trained.baseline_test.rmse:>11.1f} {trained.test.mae / trained.baseline_test.mae:>10.3f} "
             f"{result.seconds:>7.0f}  {trained.params.spark_params()}"
         )
@@ -165,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(
-            f"skipped: real listings not found at {args.data} (they live in ../shared/data beside the repository)"
+            f"skipped: real listings not found at {args.data} "
+            "(they live in ../shared/data beside the repository)"
         )
         return 0
 

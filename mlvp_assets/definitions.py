@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from mlvp_assets.automation.alert_sensors import alert_sensors
-from mlvp_assets.automation.schedules import daily_schedule_for
+from mlvp_assets.automation.schedules import daily_schedule_for, training_schedule_for
 from mlvp_assets.automation.sensors import (
     build_drift_retrain_sensor,
     landing_zone_sensor,
@@ -15,6 +15,7 @@ from mlvp_assets.environments import current_env, resources_for
 from mlvp_assets.gold import assets as gold
 from mlvp_assets.jobs import daily_job, medallion_job, training_job
 from mlvp_assets.ml import assets as ml
+from mlvp_assets.ml.run_config import training_run_config
 from mlvp_assets.monitoring import assets as monitoring
 from mlvp_assets.settings import RETRAIN_AFTER_DRIFTED_DAYS
 from mlvp_assets.silver import assets as silver
@@ -39,12 +40,10 @@ def build_definitions(env: str) -> dg.Definitions:
             ml.challenger_beats_champion,
         ],
         jobs=[medallion_job, daily_job, training_job],
-        schedules=[daily_schedule_for(env), ml.training_schedule_for(env)],
+        schedules=[daily_schedule_for(env), training_schedule_for(env)],
         sensors=[
             landing_zone_sensor,
-            build_drift_retrain_sensor(
-                RETRAIN_AFTER_DRIFTED_DAYS.whole_number(), ml.training_run_config(env)
-            ),
+            build_drift_retrain_sensor(RETRAIN_AFTER_DRIFTED_DAYS.whole_number(), training_run_config(env)),
             *alert_sensors,
         ],
         resources=resources_for(env),

@@ -19,7 +19,7 @@ import dagster as dg
 from mlvp_assets.definitions import build_definitions
 from mlvp_assets.environments import current_env
 from mlvp_assets.jobs import daily_job, medallion_job, training_job
-from mlvp_assets.ml.assets import training_run_config
+from mlvp_assets.ml.run_config import training_run_config
 from mlvp_assets.partitions import FIRST_LANDING_DAY
 from mlvp_assets.settings import DAGSTER_HOME
 from mlvp_assets.simulate import ERROR_TYPES, simulate_landing
@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             partition_key=day, run_config=run_config, instance=instance, raise_on_error=False
         )
         print(
-            f"{name}{f' for {day}' if day else ''}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})"
+            f"{name}{f' for {day}' if day else ''}: {'succeeded' if result.success else 'FAILED'} "
+            f"(run {result.run_id})"
         )
         if not result.success:
             return 1

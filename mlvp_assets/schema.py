@@ -10,6 +10,8 @@ from __future__ import annotations
 
 LISTING_ID = "listing_id"
 PARTITION_COLUMN = "landing_date"
+# Set by the bronze parser on a line whose fields do not match its header; silver quarantines it.
+MALFORMED_REASON = "_malformed_reason"
 
 STRING_COLUMNS: tuple[str, ...] = (
     "host_is_superhost",

@@ -1,11 +1,13 @@
-"""The daily schedule: every morning, ``daily_job`` for the previous day's partition."""
+"""The schedules: every morning ``daily_job`` for the previous day's partition; every week
+``training_job`` (stopped until someone turns it on)."""
 
 import datetime as dt
 
 import dagster as dg
 
 from mlvp_assets.automation.landing_zone import list_landing_files
-from mlvp_assets.jobs import daily_job
+from mlvp_assets.jobs import daily_job, training_job
+from mlvp_assets.ml.run_config import training_run_config
 from mlvp_assets.partitions import daily_partitions
 from mlvp_assets.resources.storage import StorageResource
 
@@ -22,8 +24,8 @@ def daily_schedule_for(env: str) -> dg.ScheduleDefinition:
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING if env == "dev" else dg.DefaultScheduleStatus.STOPPED,
         description=(
-            "Every morning at 06:00 UTC, daily_job for the previous day's partition; skipped (not failed) when "
-            "that day has no landing files."
+            "Every morning at 06:00 UTC, daily_job for the previous day's partition; skipped (not failed) "
+            "when that day has no landing files."
         ),
     )
     def daily_schedule(context: dg.ScheduleEvaluationContext, storage: StorageResource):
@@ -40,3 +42,19 @@ def daily_schedule_for(env: str) -> dg.ScheduleDefinition:
         )
 
     return daily_schedule
+
+
+def training_schedule_for(env: str) -> dg.ScheduleDefinition:
+    """Weekly retraining, Monday 04:00 UTC, stopped until someone turns it on."""
+    return dg.ScheduleDefinition(
+        name="training_schedule",
+        job=training_job,
+        cron_schedule="0 4 * * 1",
+        execution_timezone="UTC",
+        run_config=training_run_config(env),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=(
+            "Weekly retraining (Monday 04:00 UTC): training_job snapshots gold, tunes and registers a "
+            "challenger; it becomes champion only if challenger_beats_champion passes. Stopped until turned on."
+        ),
+    )

@@ -27,12 +27,11 @@ import pandas as pd
 
 from mlvp_assets import files
 from mlvp_assets.bronze.layouts import SourceLayout, detect_layout, unrecognised_header
-from mlvp_assets.schema import LANDING_COLUMNS
+from mlvp_assets.schema import LANDING_COLUMNS, MALFORMED_REASON
 
 SOURCE_FILE = "_source_file"
 SOURCE_LINE = "_source_line"
 RESCUED_DATA = "_rescued_data"
-MALFORMED_REASON = "_malformed_reason"
 SOURCE_LAYOUT = "_source_layout"
 LINEAGE = "_lineage"
 INGESTED_AT = "_ingested_at"

@@ -1,5 +1,6 @@
 """The ``ml`` group: the ``training_set`` snapshot, the ``price_model`` trained and registered in
-MLflow, the blocking check that promotes it to champion, the training job and its schedule.
+MLflow, and the blocking check that promotes it to champion (``training_job`` runs them, on the
+training schedule in :mod:`mlvp_assets.automation.schedules`).
 
 The training assets are not partitioned: ``training_set`` snapshots every gold partition present
 (or a configured window). Only ``training_job`` materializes them; the daily medallion job does not.
@@ -13,7 +14,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import read_table, table_exists, table_metadata, table_version
-from mlvp_assets.jobs import training_job
 from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
 from mlvp_assets.ml.features import TargetTransform
 from mlvp_assets.ml.registry import (
@@ -210,7 +210,8 @@ def price_model(
         rows.unpersist()
     context.log.info(
         f"registered {name} version {version.version} as {CHALLENGER}: test MAE {trained.test.mae:.2f}, "
-        f"RMSE {trained.test.rmse:.2f}, R2 {trained.test.r2:.3f} (median baseline MAE {trained.baseline_test.mae:.2f})"
+        f"RMSE {trained.test.rmse:.2f}, R2 {trained.test.r2:.3f} "
+        f"(median baseline MAE {trained.baseline_test.mae:.2f})"
     )
     return dg.MaterializeResult(
         metadata={
@@ -276,46 +277,3 @@ def challenger_beats_champion(
     )
     record_decision(client, name, context.challenger_version, decision, decision_tags(context, comparison))
     return promotion_result(decision, context, comparison)
-
-
-# Prod tunes with a real budget; dev and test keep the small defaults of PriceModelConfig.
-# Bounds from trials on validation splits of the real listings: depth 12-20 and more bins help a
-# little; depth beyond 20, more than 256 bins, all features per split, a raw-price target and
-# capped training prices do not. Engineered features computed in the pipeline (distance and
-# bearing from Union Square, rotated coordinates, room ratios, a no-reviews flag, target-encoded
-# geographic grid cells) and scaling predictions by 0.85-1.1 did not lower validation MAE on
-# split seeds 1-3 by more than noise (under 1 dollar), so the model keeps the listing columns.
-PROD_PRICE_MODEL_CONFIG: dict[str, object] = {
-    "max_evals": 12,
-    "num_trees_min": 60,
-    "num_trees_max": 200,
-    "max_depth_min": 10,
-    "max_depth_max": 20,
-    "min_instances_per_node_min": 1,
-    "min_instances_per_node_max": 4,
-    "feature_subset_strategies": ["onethird", "sqrt", "0.5"],
-    "max_bins_min": 40,
-    "max_bins_max": 128,
-}
-
-
-def training_run_config(env: str) -> dict[str, object]:
-    if env == "prod":
-        return {"ops": {PRICE_MODEL: {"config": PROD_PRICE_MODEL_CONFIG}}}
-    return {}
-
-
-def training_schedule_for(env: str) -> dg.ScheduleDefinition:
-    """Weekly retraining, Monday 04:00 UTC, stopped until someone turns it on."""
-    return dg.ScheduleDefinition(
-        name="training_schedule",
-        job=training_job,
-        cron_schedule="0 4 * * 1",
-        execution_timezone="UTC",
-        run_config=training_run_config(env),
-        default_status=dg.DefaultScheduleStatus.STOPPED,
-        description=(
-            "Weekly retraining (Monday 04:00 UTC): training_job snapshots gold, tunes and registers a challenger; "
-            "it becomes champion only if challenger_beats_champion passes. Stopped until turned on."
-        ),
-    )

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from mlvp_assets.bronze.landing_csv import MALFORMED_REASON
 from mlvp_assets.quality.rules import Action, Rule, is_missing, outside
 from mlvp_assets.schema import (
     CATEGORY_VALUES,
     DOUBLE_COLUMNS,
     LANDING_COLUMNS,
     LONG_COLUMNS,
+    MALFORMED_REASON,
     PRICE_RANGE_EXCLUSIVE_LOW,
     VALUE_RANGES,
 )

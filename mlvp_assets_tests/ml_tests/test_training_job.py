@@ -7,6 +7,7 @@ import pytest
 
 from mlvp_assets.definitions import build_definitions
 from mlvp_assets.ml import assets as ml
+from mlvp_assets.ml import run_config
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -53,12 +54,12 @@ def test_training_is_weekly_and_stopped_until_turned_on(defs):
 
 def test_prod_tunes_with_a_bigger_budget_and_its_run_config_is_valid(defs):
     job = defs.resolve_job_def("training_job")
-    prod = ml.training_run_config("prod")
+    prod = run_config.training_run_config("prod")
 
     validated = dg.validate_run_config(job, prod)["ops"]["price_model"]["config"]
     assert (
         validated["max_evals"]
-        == ml.PROD_PRICE_MODEL_CONFIG["max_evals"]
+        == run_config.PROD_PRICE_MODEL_CONFIG["max_evals"]
         > 3 * ml.PriceModelConfig().max_evals
     )
-    assert ml.training_run_config("dev") == {} == ml.training_run_config("test")
+    assert run_config.training_run_config("dev") == {} == run_config.training_run_config("test")

@@ -37,7 +37,7 @@ from mlvp_assets.bronze.landing_csv import (
 )
 from mlvp_assets.delta_tables import (
     append,
-    dataclass_row,
+    dataclass_frame,
     dataclass_schema,
     read_table,
     replace_rows,
@@ -288,7 +288,7 @@ def ingest_landing_day(
 
     entries = _log_entries(day, plan, {file.path: file for file in found}, summaries, rows_by_file)
     if entries:
-        log = spark.createDataFrame([dataclass_row(entry) for entry in entries], INGESTION_LOG_SCHEMA)
+        log = dataclass_frame(spark, entries, IngestionLogEntry)
         append(log.withColumn("logged_at", F.current_timestamp()), log_path, merge_schema=True)
     return IngestionResult(
         day=day,

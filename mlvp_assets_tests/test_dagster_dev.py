@@ -17,7 +17,7 @@ import pytest
 from mlvp_assets.definitions import build_definitions
 from mlvp_assets.simulate import simulate_landing
 from mlvp_assets_tests.conftest import DAY_1, REPO_ROOT
-from mlvp_assets_tests.dagster_server import CodeLocation, DagsterDevServer, dagster_dev
+from mlvp_assets_tests.dagster_server import DagsterDevServer, dagster_dev
 
 pytestmark = pytest.mark.slow
 
@@ -116,8 +116,8 @@ def prepare_champion(root) -> dict[str, float]:
     return timings
 
 
-def repository(server: DagsterDevServer, location: CodeLocation) -> dict:
-    answer = server.graphql(REPOSITORY_QUERY, {"selector": location.selector()})["repositoryOrError"]
+def repository(server: DagsterDevServer, location: dict[str, str]) -> dict:
+    answer = server.graphql(REPOSITORY_QUERY, {"selector": location})["repositoryOrError"]
     assert answer["__typename"] == "Repository", answer
     return answer
 
@@ -178,7 +178,12 @@ def test_daily_job_runs_in_dagster_dev_and_its_checks_read_back(storage_root, sp
         assert set(MUST_PASS_CHECKS + WARN_CHECKS) <= daily_checks
 
         started = time.monotonic()
-        run_id = server.launch_job(location, "daily_job", tags={"dagster/partition": DAY_2.isoformat()})
+        run_id = server.client.submit_job_execution(
+            "daily_job",
+            repository_location_name=location["repositoryLocationName"],
+            repository_name=location["repositoryName"],
+            tags={"dagster/partition": DAY_2.isoformat()},
+        )
         server.wait_for_run(run_id, timeout=RUN_TIMEOUT_SECONDS)
         timings["daily_job run (launch to SUCCESS)"] = time.monotonic() - started
 

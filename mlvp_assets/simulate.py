@@ -707,7 +707,10 @@ def _five_point(text: str, factor: float) -> str:
 
 def _free_text(rng: np.random.Generator, place: str, layout: str) -> dict[str, str]:
     """Free-text columns with commas, quotes, embedded newlines and HTML, as real listings have."""
-    name = f"{_NAME_WORDS[rng.integers(len(_NAME_WORDS))]}, {_NAME_KINDS[rng.integers(len(_NAME_KINDS))]} in {place}"
+    name = (
+        f"{_NAME_WORDS[rng.integers(len(_NAME_WORDS))]}, "
+        f"{_NAME_KINDS[rng.integers(len(_NAME_KINDS))]} in {place}"
+    )
     amenities = [str(item) for item in rng.choice(_AMENITIES, size=int(rng.integers(2, 6)), replace=False)]
     texts = {
         "name": name if rng.random() < 0.8 else f'"{name}"',
@@ -736,8 +739,9 @@ def _inside_airbnb_record(
     record = dict(values)
     listing_id = record.pop(schema.LISTING_ID, "")
     record.update(
-        id=listing_id, listing_url=f"https://www.airbnb.com/rooms/{listing_id}", scrape_id=_SCRAPE_IDS[layout],
-        last_scraped=date, calendar_last_scraped=date, price=_dollars_text(record.get("price", "")),
+        id=listing_id, listing_url=f"https://www.airbnb.com/rooms/{listing_id}",
+        scrape_id=_SCRAPE_IDS[layout], last_scraped=date, calendar_last_scraped=date,
+        price=_dollars_text(record.get("price", "")),
     )  # fmt: skip
     if layout == INSIDE_AIRBNB_2023:
         record["bathrooms_text"] = _bathrooms_text(

@@ -156,7 +156,7 @@ def test_listing_ids_are_stable_and_most_reappear_on_later_days(clean):
         assert day.index.is_unique
         assert all(re.fullmatch(r"L\d{6}", listing_id) for listing_id in day.index)
     static = ["neighbourhood_cleansed", "latitude", "room_type", "accommodates", "price"]
-    for index, (earlier, later) in enumerate(zip(days, days[1:]), start=1):
+    for index, (earlier, later) in enumerate(zip(days, days[1:], strict=False), start=1):
         returning = earlier.index.intersection(later.index)
         assert len(returning) > 0.7 * len(later)
         assert len(earlier.index.difference(later.index)) > 0.05 * len(earlier), "a new sample"

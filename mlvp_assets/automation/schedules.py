@@ -55,6 +55,7 @@ def training_schedule_for(env: str) -> dg.ScheduleDefinition:
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=(
             "Weekly retraining (Monday 04:00 UTC): training_job snapshots gold, tunes and registers a "
-            "challenger; it becomes champion only if challenger_beats_champion passes. Stopped until turned on."
+            "challenger; it becomes champion only if challenger_beats_champion passes. Stopped until "
+            "turned on."
         ),
     )

@@ -39,8 +39,9 @@ def _run_key(day: str, files: list[LandedFile]) -> str:
     job=daily_job,
     minimum_interval_seconds=60,
     description=(
-        "Lists <storage root>/landing/<date>/*.csv and *.csv.gz (no Spark) and requests one daily_job run per day partition "
-        "with files it has not seen (path, size and modification time), each file once. Skips when nothing is new."
+        "Lists <storage root>/landing/<date>/*.csv and *.csv.gz (no Spark) and requests one daily_job run "
+        "per day partition with files it has not seen (path, size and modification time), each file once. "
+        "Skips when nothing is new."
     ),
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
@@ -73,7 +74,10 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, storage: StorageRes
     cursor = json.dumps(sorted((seen | requested_keys) & {file.key for file in listing.files}))
     if not requests:
         return dg.SensorResult(
-            skip_reason=f"no new landing files under {storage.landing_root} ({len(listing.files)} file(s) already seen)",
+            skip_reason=(
+                f"no new landing files under {storage.landing_root} "
+                f"({len(listing.files)} file(s) already seen)"
+            ),
             cursor=cursor,
         )
     return dg.SensorResult(run_requests=requests, cursor=cursor)
@@ -115,7 +119,7 @@ def retraining_decision(
             f"only {len(days)} day(s) with drift reports; {consecutive_days} drifted days in a row needed",
         )
     dates = [dt.date.fromisoformat(day) for day in days]
-    if any((later - earlier).days != 1 for earlier, later in zip(dates, dates[1:])):
+    if any((later - earlier).days != 1 for earlier, later in zip(dates, dates[1:], strict=False)):
         return None, f"the latest {consecutive_days} days with drift reports are not consecutive: {days}"
     calm = [day for day in days if not any(flags[day].values())]
     if calm:
@@ -131,8 +135,9 @@ def build_drift_retrain_sensor(
         job=training_job,
         minimum_interval_seconds=300,
         description=(
-            f"Requests training_job when data or model drift was flagged on {consecutive_days} consecutive days "
-            "(read from the drift reports' metadata; no Spark). Promotion stays gated by challenger_beats_champion."
+            f"Requests training_job when data or model drift was flagged on {consecutive_days} consecutive "
+            "days (read from the drift reports' metadata; no Spark). Promotion stays gated by "
+            "challenger_beats_champion."
         ),
         default_status=dg.DefaultSensorStatus.STOPPED,
     )

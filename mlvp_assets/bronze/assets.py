@@ -24,11 +24,11 @@ LANDING_FILES_READABLE = "landing_files_are_readable"
 @dg.asset(
     description=(
         "Raw listings as text, ingested incrementally from <root>/landing/<day>/*.csv and *.csv.gz: only "
-        "files not ingested before; a changed file replaces its earlier rows. Each file's layout is recognised "
-        f"from its header ({', '.join(layout.name for layout in LAYOUTS)}) and mapped to the mission columns "
-        "(_source_layout, _lineage); unknown columns are kept in _rescued_data, malformed lines in "
-        "_malformed_reason. Every decision, other files in the folder included (ignored), is in the "
-        "ingestion_log table."
+        "files not ingested before; a changed file replaces its earlier rows. Each file's layout is "
+        f"recognised from its header ({', '.join(layout.name for layout in LAYOUTS)}) and mapped to the "
+        "mission columns (_source_layout, _lineage); unknown columns are kept in _rescued_data, malformed "
+        "lines in _malformed_reason. Every decision, other files in the folder included (ignored), is in "
+        "the ingestion_log table."
     ),
     group_name=BRONZE_GROUP,
     kinds={"spark", "delta"},

@@ -13,7 +13,7 @@ The pipeline is made to survive new data:
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
+from enum import StrEnum
 from functools import reduce
 from operator import or_
 
@@ -43,7 +43,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
 FEATURE_COLUMNS: tuple[str, ...] = (*CATEGORICAL_FEATURES, *NUMERIC_FEATURES)
 
 
-class TargetTransform(str, Enum):
+class TargetTransform(StrEnum):
     """How the price becomes the label. ``log1p``: prices are heavy-tailed (median 150, a few at
     10,000), and squared error on raw prices lets those few listings shape every tree. The
     forest then averages log prices, so ``expm1`` of its output is a typical (median-like) price

@@ -99,7 +99,8 @@ def decide_promotion(
         ]
         if worse:
             reasons.append(
-                f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: {'; '.join(worse)}"
+                f"challenger is worse than the champion beyond the {tolerance:.1%} tolerance: "
+                f"{'; '.join(worse)}"
             )
     required_mae = baseline.mae * (1 - baseline_margin)
     improvement = 1 - challenger.mae / baseline.mae
@@ -113,8 +114,8 @@ def decide_promotion(
     if champion is None:
         return PromotionDecision(
             True,
-            f"no champion yet; challenger test MAE {challenger.mae:.2f} is {improvement:.1%} below the median "
-            f"baseline's {baseline.mae:.2f} (required: {baseline_margin:.0%})",
+            f"no champion yet; challenger test MAE {challenger.mae:.2f} is {improvement:.1%} below the "
+            f"median baseline's {baseline.mae:.2f} (required: {baseline_margin:.0%})",
         )
     return PromotionDecision(
         True,

@@ -132,7 +132,10 @@ class PredictionsConfig(dg.Config):
         dg.AssetCheckSpec(
             UNSEEN_SHARE_CHECK,
             asset=UNSEEN_TABLE,
-            description="The share of the day's gold rows the model could not score is below the configured threshold.",
+            description=(
+                "The share of the day's gold rows the model could not score is below the configured "
+                "threshold."
+            ),
             partitions_def=daily_partitions,
         ),
     ],
@@ -225,7 +228,8 @@ def _report_path(storage: StorageResource, kind: str, day: dt.date) -> str:
     name=DATA_DRIFT_REPORT,
     description=(
         "Evidently DataDriftPreset of the day's gold features against the training set: HTML report under "
-        "reports/data_drift/<date>.html and a row in the data_drift_log Delta table (per column: test, score, verdict)."
+        "reports/data_drift/<date>.html and a row in the data_drift_log Delta table (per column: test, "
+        "score, verdict)."
     ),
     group_name=MONITORING_GROUP,
     kinds={"evidently", "spark", "delta"},
@@ -277,9 +281,10 @@ def data_drift_report(
 @dg.asset(
     name=MODEL_DRIFT_REPORT,
     description=(
-        "Model drift of the day: the distribution of its predictions against the same model's predictions on the "
-        "training set (Evidently), and its error (MAE, RMSE) against the model's test error at training time. "
-        "HTML report under reports/model_drift/<date>.html and a row in the model_drift_log Delta table."
+        "Model drift of the day: the distribution of its predictions against the same model's predictions "
+        "on the training set (Evidently), and its error (MAE, RMSE) against the model's test error at "
+        "training time. HTML report under reports/model_drift/<date>.html and a row in the model_drift_log "
+        "Delta table."
     ),
     group_name=MONITORING_GROUP,
     kinds={"evidently", "spark", "delta", "mlflow"},
@@ -289,7 +294,10 @@ def data_drift_report(
         dg.AssetCheckSpec(
             MODEL_DRIFT_CHECK,
             asset=MODEL_DRIFT_REPORT,
-            description="The day's predictions have not drifted and its error stays within tolerance of the test error.",
+            description=(
+                "The day's predictions have not drifted and its error stays within tolerance of the test "
+                "error."
+            ),
             partitions_def=daily_partitions,
         )
     ],
@@ -313,7 +321,8 @@ def model_drift_report(
     scoring_model = load_registered_version(model_registry.client(), name, str(version))
     if scoring_model.test_mae is None or scoring_model.test_rmse is None:
         raise ValueError(
-            f"the training run {scoring_model.run_id} of {name} version {version} logged no test_mae/test_rmse"
+            f"the training run {scoring_model.run_id} of {name} version {version} "
+            "logged no test_mae/test_rmse"
         )
     reference_rows = scoring_model.model.transform(_training_reference(session, storage))
     reference = sample_to_pandas(reference_rows, [PREDICTION, TARGET], config.sample_cap, config.seed)
@@ -364,10 +373,10 @@ class DashboardConfig(SampleConfig):
 @dg.asset(
     name=DAILY_DASHBOARD,
     description=(
-        "One self-contained HTML page per day (dashboard/<date>.html, and dashboard/latest.html for the latest "
-        "day): predictions and their distribution, model version, unseen rows and values, data-quality "
-        "failures per rule (data_quality_log), drift flags and drifted columns, daily error against the "
-        "training error."
+        "One self-contained HTML page per day (dashboard/<date>.html, and dashboard/latest.html for the "
+        "latest day): predictions and their distribution, model version, unseen rows and values, "
+        "data-quality failures per rule (data_quality_log), drift flags and drifted columns, daily error "
+        "against the training error."
     ),
     group_name=MONITORING_GROUP,
     kinds={"spark", "html"},

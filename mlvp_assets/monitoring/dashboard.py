@@ -276,7 +276,9 @@ def drift_figure(data: DashboardData) -> go.Figure:
     per_day = drift.drop_duplicates(DAY)
     figure.add_scatter(
         x=per_day[DAY], y=per_day["drifted_share"], mode="lines+markers", name="drifted share",
-        marker={"size": 12, "color": ["crimson" if flag else "seagreen" for flag in per_day["dataset_drift"]]},
+        marker={
+            "size": 12, "color": ["crimson" if flag else "seagreen" for flag in per_day["dataset_drift"]]
+        },
         row=1, col=1,
     )  # fmt: skip
     grid = drift.pivot(index="column", columns=DAY, values="drifted").astype(float)

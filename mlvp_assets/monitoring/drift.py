@@ -199,11 +199,13 @@ class ModelDrift:
         if self.prediction_drift:
             reasons.append(
                 f"predictions drifted from the model's predictions on the training set "
-                f"({self.prediction.test} {self.prediction.score:.3g}, threshold {self.prediction.threshold:g})"
+                f"({self.prediction.test} {self.prediction.score:.3g}, "
+                f"threshold {self.prediction.threshold:g})"
             )
         if self.error_drift:
             reasons.append(
-                f"the day's error exceeds the test error at training time by more than {self.error_tolerance:.0%}: "
+                "the day's error exceeds the test error at training time by more than "
+                f"{self.error_tolerance:.0%}: "
                 f"MAE {self.day_mae:.1f} vs {self.training_mae:.1f} (x{self.mae_ratio:.2f}), "
                 f"RMSE {self.day_rmse:.1f} vs {self.training_rmse:.1f} (x{self.rmse_ratio:.2f})"
             )

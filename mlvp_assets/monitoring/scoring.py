@@ -101,7 +101,8 @@ def _unseen_entries(model: PipelineModel) -> list[Column]:
     """Per feature, a (column, value) struct when the row's value is unknown to the model, else null."""
     entries = [
         F.when(F.col(column).isNull() | ~F.col(column).isin(labels), F.struct(
-            F.lit(column).alias("column"), F.coalesce(F.col(column).cast("string"), F.lit(MISSING_VALUE)).alias("value")
+            F.lit(column).alias("column"),
+            F.coalesce(F.col(column).cast("string"), F.lit(MISSING_VALUE)).alias("value"),
         ))
         for column, labels in category_labels(model).items()
     ]  # fmt: skip

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 ValueOf = Callable[[str], Column]
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     WARN = "warn"
     QUARANTINE = "quarantine"
     FAIL = "fail"

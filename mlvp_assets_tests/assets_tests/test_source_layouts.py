@@ -40,8 +40,8 @@ ROWS_2019, ROWS_2023 = 80, 40
 def published_day(tmp_path_factory, spark):
     root = tmp_path_factory.mktemp("inside_airbnb")
     old = simulate_landing(
-        root, DAY, days=1, rows_per_day=ROWS_2019, seed=21, files_per_day=1, layout=INSIDE_AIRBNB_2019, compress=True,
-        error_rates={"text_in_numeric": 0.05},
+        root, DAY, days=1, rows_per_day=ROWS_2019, seed=21, files_per_day=1, layout=INSIDE_AIRBNB_2019,
+        compress=True, error_rates={"text_in_numeric": 0.05},
     )  # fmt: skip
     new = simulate_landing(
         root, DAY, days=1, rows_per_day=ROWS_2023, seed=22, files_per_day=1, layout=INSIDE_AIRBNB_2023

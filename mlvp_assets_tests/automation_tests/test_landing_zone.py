@@ -10,8 +10,8 @@ from .landing import FIXED_MTIME_NS, drop, uri
 
 def test_lists_csv_and_gzip_files_of_dated_folders_and_reports_other_folders(tmp_path):
     kept = [
-        drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-02", "a.csv"), drop(tmp_path, "2026-01-03"),
-        drop(tmp_path, "2026-01-03", "listings.csv.gz"),
+        drop(tmp_path, "2026-01-02", "b.csv"), drop(tmp_path, "2026-01-02", "a.csv"),
+        drop(tmp_path, "2026-01-03"), drop(tmp_path, "2026-01-03", "listings.csv.gz"),
     ]  # fmt: skip
     drop(tmp_path, "2026-01-02", "listings.json")
     drop(tmp_path, "2026-01-02", "notes.txt")

@@ -378,7 +378,9 @@ NO_SPARK_PROBE = textwrap.dedent(
     landing = defs.get_sensor_def("landing_zone_sensor").evaluate_tick(
         dg.build_sensor_context(instance=instance, definitions=defs, resources=storage)
     )
-    retrain = defs.get_sensor_def("drift_retrain_sensor").evaluate_tick(dg.build_sensor_context(instance=instance))
+    retrain = defs.get_sensor_def("drift_retrain_sensor").evaluate_tick(
+        dg.build_sensor_context(instance=instance)
+    )
     schedule = defs.get_schedule_def("daily_schedule").evaluate_tick(
         dg.build_schedule_context(
             instance=instance,

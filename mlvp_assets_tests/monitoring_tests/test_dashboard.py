@@ -21,17 +21,23 @@ def three_days() -> DashboardData:
     return DashboardData(
         day=DATES[-1],
         predictions_per_day=pd.DataFrame(
-            {"landing_date": DAYS, "rows": [480, 470, 390], "p10": [80.0, 82.0, 95.0], "median": [150.0, 151.0, 180.0],
-             "p90": [320.0, 330.0, 400.0], "mean_price": [190.0, 188.0, 240.0], "model_version": [1, 1, 2]}
+            {"landing_date": DAYS, "rows": [480, 470, 390], "p10": [80.0, 82.0, 95.0],
+             "median": [150.0, 151.0, 180.0], "p90": [320.0, 330.0, 400.0],
+             "mean_price": [190.0, 188.0, 240.0], "model_version": [1, 1, 2]}
         ),
-        day_predictions=pd.DataFrame({"prediction": [100.0, 150.0, 210.0, 400.0], "price": [90.0, 160.0, 250.0, 380.0]}),
+        day_predictions=pd.DataFrame(
+            {"prediction": [100.0, 150.0, 210.0, 400.0], "price": [90.0, 160.0, 250.0, 380.0]}
+        ),
         unseen_per_day=pd.DataFrame({"landing_date": DAYS[1:], "rows": [2, 96]}),  # day 1 had none
-        top_unseen_values=pd.DataFrame({"column": ["neighbourhood_cleansed"], "value": ["Treasure Island"], "rows": [96]}),
+        top_unseen_values=pd.DataFrame(
+            {"column": ["neighbourhood_cleansed"], "value": ["Treasure Island"], "rows": [96]}
+        ),
         quality_failures=pd.DataFrame(
             {"landing_date": DAYS, "rule": ["silver_listings.price_in_range"] * 3, "failed_rows": [5, 4, 7]}
         ),
         data_drift=pd.DataFrame(
-            [(day, day == DAYS[-1], 2 / 3 if day == DAYS[-1] else 0.0, column, day == DAYS[-1] and column != "latitude")
+            [(day, day == DAYS[-1], 2 / 3 if day == DAYS[-1] else 0.0, column,
+              day == DAYS[-1] and column != "latitude")
              for day in DAYS for column in FEATURES],
             columns=["landing_date", "dataset_drift", "drifted_share", "column", "drifted"],
         ),
@@ -42,7 +48,8 @@ def three_days() -> DashboardData:
         landing=pd.DataFrame(
             [(DAYS[0], "ingested", 2, 480, ["project"], [], []),
              (DAYS[1], "ingested", 2, 470, ["project"], [], ["<b>host_response_rate</b>"]),
-             (DAYS[2], "ingested", 2, 600, ["insideairbnb-2019", "insideairbnb-2023"], ["bed_type", "cancellation_policy"], []),
+             (DAYS[2], "ingested", 2, 600, ["insideairbnb-2019", "insideairbnb-2023"],
+              ["bed_type", "cancellation_policy"], []),
              (DAYS[2], "ignored", 1, 0, [], [], [])],
             columns=["landing_date", "status", "files", "rows", "layouts", "missing_columns", "new_columns"],
         ),
@@ -92,8 +99,9 @@ def test_the_page_embeds_plotly_once_and_links_no_remote_script():
 def test_the_cards_show_the_day_figures():
     page = render_dashboard(three_days())
 
-    for label, value in {"model version": "2", "predicted rows": "390", "unseen rows": "96", "data drift": "yes",
-                         "model drift": "yes", "MAE of the day": "90.0"}.items():  # fmt: skip
+    cards = {"model version": "2", "predicted rows": "390", "unseen rows": "96", "data drift": "yes",
+             "model drift": "yes", "MAE of the day": "90.0"}  # fmt: skip
+    for label, value in cards.items():
         assert f"{label}<b>{value}</b>" in page
 
 
@@ -101,8 +109,8 @@ def test_the_page_says_what_changed_in_the_source_and_lists_the_landing_files():
     page = render_dashboard(three_days())
 
     assert (
-        '<p id="source-change">On 2026-01-03: the source no longer delivers cancellation_policy, bed_type.</p>'
-        in page
+        '<p id="source-change">On 2026-01-03: the source no longer delivers '
+        "cancellation_policy, bed_type.</p>" in page
     )
     assert "<td>2 ingested, 1 ignored</td><td>600</td><td>insideairbnb-2019, insideairbnb-2023</td>" in page
     # A column name comes from a landing file's header: it is shown as text, never as markup.

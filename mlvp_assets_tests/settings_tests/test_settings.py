@@ -33,7 +33,7 @@ def test_only_the_settings_module_reads_the_environment():
             line
             for line in _environment_reads(source)
             # Spark's own variable, set (not read) so local Python workers run this interpreter.
-            if "os.environ.setdefault(\"PYSPARK_PYTHON\"" not in source.splitlines()[line - 1]
+            if 'os.environ.setdefault("PYSPARK_PYTHON"' not in source.splitlines()[line - 1]
         ]
         if reads:
             readers[str(path.relative_to(PACKAGE))] = reads
@@ -47,7 +47,9 @@ def test_the_scan_finds_a_read_when_there_is_one():
 
 def test_the_readme_documents_every_setting():
     readme = README.read_text()
-    missing = [setting.name for setting in ALL_SETTINGS if f"| `{setting.name}` | {setting.purpose} |" not in readme]
+    missing = [
+        setting.name for setting in ALL_SETTINGS if f"| `{setting.name}` | {setting.purpose} |" not in readme
+    ]
     assert missing == []
 
 
@@ -69,7 +71,8 @@ def test_empty_counts_as_unset_and_falls_back_to_the_default(monkeypatch):
 @pytest.mark.parametrize("value", ["", "0", "-2", "three", "1.5"])
 def test_a_malformed_number_names_the_variable_and_its_purpose(monkeypatch, value):
     monkeypatch.setenv(RETRAIN_AFTER_DRIFTED_DAYS.name, value)
-    with pytest.raises(SettingError, match=f"{RETRAIN_AFTER_DRIFTED_DAYS.name} must be a whole number") as error:
+    message = f"{RETRAIN_AFTER_DRIFTED_DAYS.name} must be a whole number"
+    with pytest.raises(SettingError, match=message) as error:
         RETRAIN_AFTER_DRIFTED_DAYS.whole_number()
     assert "consecutive days" in str(error.value)
 

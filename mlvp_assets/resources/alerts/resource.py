@@ -229,8 +229,8 @@ def _prod_alert_resource(storage_root: str | dg.EnvVar | None) -> AlertResource:
             )
         if not is_local_root(root):
             raise AlertConfigError(
-                f"{ALERT_CHANNEL.name}=log appends to a local file, but the storage root {root!r} is not local; "
-                f"set {ALERT_CHANNEL.name}=email or webhook"
+                f"{ALERT_CHANNEL.name}=log appends to a local file, but the storage root {root!r} "
+                f"is not local; set {ALERT_CHANNEL.name}=email or webhook"
             )
         return AlertResource(
             channel="log", label=label, dagster_url=_dagster_url(), storage_root=storage_root

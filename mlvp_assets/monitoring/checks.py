@@ -11,6 +11,7 @@ import dagster as dg
 
 from mlvp_assets.monitoring.drift import DataDrift, ModelDrift
 from mlvp_assets.monitoring.scoring import Coverage
+from mlvp_assets.names import PREDICTIONS_TABLE, UNSEEN_TABLE
 
 COVERAGE_CHECK = "predictions_cover_gold"
 UNSEEN_SHARE_CHECK = "unseen_share_below_threshold"
@@ -24,6 +25,7 @@ def coverage_check(counts: Coverage) -> dg.AssetCheckResult:
     """ERROR unless every gold row of the day is predicted or unseen, never both."""
     accounting = dataclasses.asdict(counts)
     return dg.AssetCheckResult(
+        asset_key=PREDICTIONS_TABLE,
         check_name=COVERAGE_CHECK,
         passed=counts.complete,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -41,6 +43,7 @@ def unseen_share_check(
 ) -> dg.AssetCheckResult:
     """WARN when the share of the day's gold rows the model could not score reaches ``threshold``."""
     return dg.AssetCheckResult(
+        asset_key=UNSEEN_TABLE,
         check_name=UNSEEN_SHARE_CHECK,
         passed=counts.unseen_share < threshold,
         severity=dg.AssetCheckSeverity.WARN,

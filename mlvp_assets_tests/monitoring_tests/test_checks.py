@@ -83,6 +83,8 @@ def test_complete_coverage_passes_and_counts_every_row():
 
     assert result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     assert result.description == "100 gold rows = 96 predicted + 4 unseen"
+    # The scoring asset is a multi-asset: each result must name the table it is about.
+    assert result.asset_key == dg.AssetKey("daily_predictions")
     assert result.metadata["in_both"].value == 0
 
 
@@ -104,6 +106,7 @@ def test_the_unseen_share_warns_at_the_threshold_with_the_top_values_and_the_das
     at = unseen_share_check(coverage(), 0.04, top, "file:///tmp/dashboard.html")
 
     assert below.passed and not at.passed and at.severity == dg.AssetCheckSeverity.WARN
+    assert at.asset_key == dg.AssetKey("unseen_listings")
     assert at.description == "4 of 100 gold rows (4.0%) could not be scored; threshold 4.0%"
     assert at.metadata["top_unseen_values"].value == top
     assert at.metadata["dashboard"].value == "file:///tmp/dashboard.html"

@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import inspect
+import random
+import time
 import types
 import typing
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import dagster as dg
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.schema import PARTITION_COLUMN
+
+
+def single_row(df: DataFrame) -> Row:
+    """The row of a one-row result, such as an aggregate without grouping; fails if there is none."""
+    row = df.first()
+    if row is None:
+        raise ValueError("expected a row, the DataFrame is empty")
+    return row
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
@@ -38,6 +50,71 @@ def read_partition(spark: SparkSession, path: str, day: dt.date) -> DataFrame:
     return read_table(spark, path).where(F.col(PARTITION_COLUMN) == F.lit(day))
 
 
+# --- Commits that lose a race to a concurrent writer are retried ----------------------------------
+#
+# Two runs of different days may write the same table at once (two processes, or a cluster's
+# drivers). Delta serialises their commits and, when it cannot prove that the loser's reads and
+# writes are disjoint from what the winner committed, fails the loser with one of these (classes of
+# io.delta.exceptions; in Python, delta.exceptions.captured classes, a Py4JJavaError or, over Spark
+# Connect, a pyspark.errors exception whose message names them). The day's rows are not written
+# then, so doing the whole operation again on the new snapshot is correct: a replaceWhere replaces
+# its own day again, a MERGE merges again, an append appends once. ``DELTA_PATH_EXISTS`` is the
+# first creation of a table lost to a concurrent writer (``upsert`` creates a missing table
+# instead of merging): the retry sees the table and merges into it.
+CONFLICTS = (
+    "ConcurrentAppendException",
+    "ConcurrentWriteException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+    "ConcurrentTransactionException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException",
+    "DELTA_PATH_EXISTS",
+)
+COMMIT_ATTEMPTS = 8
+BACKOFF_FIRST_SECONDS = 0.5  # the ceiling of the first wait; it doubles per retry up to the cap
+BACKOFF_CAP_SECONDS = 15.0
+
+_log = dg.get_dagster_logger("mlvp_assets.delta_tables")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def conflict_of(error: BaseException) -> str | None:
+    """The Delta commit conflict ``error`` reports (one of :data:`CONFLICTS`), or None."""
+    text = f"{type(error).__name__}: {error}"
+    return next((name for name in CONFLICTS if name in text), None)
+
+
+def retry_on_conflict(write: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``write`` again when a concurrent writer won the commit (:data:`CONFLICTS`), up to
+    :data:`COMMIT_ATTEMPTS` times, waiting a random time up to a doubling ceiling (exponential
+    backoff with full jitter, so two losers do not collide again in step). Each retry is logged
+    with the table's path; the last conflict, or any other error, is raised as it is."""
+
+    @functools.wraps(write)
+    def retrying(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                return write(*args, **kwargs)
+            except Exception as error:
+                conflict = conflict_of(error)
+                if conflict is None or attempt == COMMIT_ATTEMPTS:
+                    raise
+                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (attempt - 1))
+                delay = random.uniform(0, ceiling)
+                path = inspect.signature(write).bind_partial(*args, **kwargs).arguments.get("path")
+                _log.warning(
+                    f"Delta commit conflict on {path} ({write.__name__}): {conflict}, a concurrent "
+                    f"writer committed first; retry {attempt} of {COMMIT_ATTEMPTS - 1} in {delay:.1f} s"
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return retrying
+
+
+@retry_on_conflict
 def replace_rows(
     df: DataFrame,
     path: str,
@@ -65,6 +142,7 @@ def replace_partition(df: DataFrame, path: str, day: dt.date, merge_schema: bool
     replace_rows(df, path, f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'", merge_schema=merge_schema)
 
 
+@retry_on_conflict
 def upsert(
     spark: SparkSession,
     df: DataFrame,
@@ -96,6 +174,7 @@ def upsert(
     merge.execute()
 
 
+@retry_on_conflict
 def append(
     df: DataFrame, path: str, partition_by: Sequence[str] = (PARTITION_COLUMN,), merge_schema: bool = False
 ) -> None:
@@ -121,20 +200,36 @@ def _spark_type(annotation: Any) -> str:
         return _spark_type(inner)
     if typing.get_origin(annotation) in (tuple, list):
         return f"array<{_spark_type(typing.get_args(annotation)[0])}>"
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return f"struct<{_fields_ddl(annotation, separator=':')}>"
     return _SPARK_TYPES[annotation]
 
 
-def _fields_ddl(cls: type, separator: str) -> str:
+# Field metadata: a nested dataclass stored as one column per sub-field, named
+# ``<field>_<sub-field>`` (``target_drifted``), instead of one struct column.
+FLATTENED = {"flatten": True}
+
+
+def _columns(cls: type, prefix: str = "") -> list[tuple[str, str]]:
+    """(column name, Spark type) of a log-row dataclass, in field order."""
     hints = typing.get_type_hints(cls)
-    return ", ".join(f"{f.name}{separator}{_spark_type(hints[f.name])}" for f in dataclasses.fields(cls))
+    columns = []
+    for field in dataclasses.fields(cls):
+        if field.metadata.get("flatten"):
+            columns += _columns(hints[field.name], prefix=f"{prefix}{field.name}_")
+        else:
+            columns.append((f"{prefix}{field.name}", _spark_type(hints[field.name])))
+    return columns
+
+
+def _fields_ddl(cls: type, separator: str) -> str:
+    return ", ".join(f"{name}{separator}{spark_type}" for name, spark_type in _columns(cls))
 
 
 def dataclass_schema(cls: type) -> str:
     """The Spark DDL schema of a log-row dataclass, field by field in order (a dataclass field is
-    a struct, a tuple an array), so that the table's columns and the rows written to it come from
-    one definition."""
+    a struct, or columns of its own when marked :data:`FLATTENED`; a tuple is an array), so that
+    the table's columns and the rows written to it come from one definition."""
     return _fields_ddl(cls, separator=" ")
 
 
@@ -148,8 +243,15 @@ def _spark_value(value: Any) -> Any:
 
 def dataclass_row(row: Any) -> tuple:
     """The values of a log-row dataclass in its schema's order (sequences as lists, nested
-    dataclasses as structs)."""
-    return tuple(_spark_value(getattr(row, f.name)) for f in dataclasses.fields(row))
+    dataclasses as structs or, when :data:`FLATTENED`, as their own columns)."""
+    values: list[Any] = []
+    for field in dataclasses.fields(row):
+        value = getattr(row, field.name)
+        if field.metadata.get("flatten"):
+            values += dataclass_row(value)
+        else:
+            values.append(_spark_value(value))
+    return tuple(values)
 
 
 def dataclass_frame(spark: SparkSession, rows: Sequence[Any], cls: type) -> DataFrame:
@@ -158,16 +260,16 @@ def dataclass_frame(spark: SparkSession, rows: Sequence[Any], cls: type) -> Data
 
 
 def field_names(cls: type, *names: str) -> list[str]:
-    """``names``, checked to be fields of the dataclass ``cls``: a reader that selects columns of
-    a log table fails on import, not on the next run, when a field is renamed."""
-    unknown = sorted(set(names) - {f.name for f in dataclasses.fields(cls)})
+    """``names``, checked to be columns of the log-row dataclass ``cls``: a reader that selects
+    columns of a log table fails on import, not on the next run, when a field is renamed."""
+    unknown = sorted(set(names) - {name for name, _ in _columns(cls)})
     if unknown:
         raise AttributeError(f"{cls.__name__} has no fields {unknown}")
     return list(names)
 
 
 def table_version(spark: SparkSession, path: str) -> int:
-    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+    return single_row(DeltaTable.forPath(spark, path).history(1).select("version"))[0]
 
 
 def table_metadata(

@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report
@@ -33,9 +34,13 @@ from evidently.presets import DataDriftPreset
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from mlvp_assets.delta_tables import FLATTENED
 from mlvp_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, PREDICTION, TARGET
 from mlvp_assets.ml.training import Metrics, regression_metrics
 from mlvp_assets.schema import LISTING_ID
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The day's predictions, read as prices, against the training prices (the original's comparison).
 PREDICTION_AS_PRICE = "prediction_as_price"
@@ -148,9 +153,12 @@ class ModelDrift:
     model_drift: bool  # prediction drift or error drift
     prediction_drift: bool
     error_drift: bool  # the day's MAE or RMSE above the training error by more than the tolerance
-    prediction: ColumnDrift  # the day's predictions against the model's predictions on the training set
-    prediction_vs_training_price: ColumnDrift  # the original project's comparison; reported, not flagged
-    target: ColumnDrift  # the day's actual prices against the training prices; reported, not flagged
+    # The day's predictions against the model's predictions on the training set.
+    prediction: ColumnDrift = dataclasses.field(metadata=FLATTENED)
+    # The original project's comparison, and the day's actual prices against the training
+    # prices: reported, not flagged.
+    prediction_vs_training_price: ColumnDrift = dataclasses.field(metadata=FLATTENED)
+    target: ColumnDrift = dataclasses.field(metadata=FLATTENED)
     day_mae: float
     day_rmse: float
     training_mae: float
@@ -273,7 +281,7 @@ class ModelDriftLogRow(ModelDrift):
     evaluated_at: dt.datetime
 
 
-def fields_of(figures: object) -> dict[str, object]:
+def fields_of(figures: DataclassInstance) -> dict[str, Any]:
     """The fields of a dataclass instance by name, not recursing into nested dataclasses (so they
     can be passed on to a subclass's constructor)."""
-    return {field.name: getattr(figures, field.name) for field in dataclasses.fields(figures)}  # type: ignore[arg-type]
+    return {field.name: getattr(figures, field.name) for field in dataclasses.fields(figures)}

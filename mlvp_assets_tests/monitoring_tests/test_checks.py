@@ -160,15 +160,17 @@ def test_log_rows_are_the_figures_plus_the_day_and_carry_the_partition_column():
     )
 
     assert fields_of(row) | fields_of(drift) == fields_of(row)
-    assert row.prediction == drift.prediction  # a nested dataclass stays one value: one struct column
+    assert row.prediction == drift.prediction
     for cls in (DataDriftLogRow, ModelDriftLogRow):
         assert PARTITION_COLUMN in {field.name for field in dataclasses.fields(cls)}
+    # A flattened nested dataclass is columns of its own, named after the field (what readers of
+    # the log select); a nested one that is not flattened is a struct.
     schema = dataclass_schema(ModelDriftLogRow)
-    assert (
-        "prediction struct<column:string, test:string, score:double, threshold:double, drifted:boolean>"
-        in schema
-    )
+    assert "target_drifted boolean" in schema and "prediction_test string" in schema
+    assert "prediction_vs_training_price_score double" in schema and " prediction struct" not in schema
     assert "evaluated_at timestamp" in schema and "mae_ratio double" in schema
+    struct = "struct<column:string, test:string, score:double, threshold:double, drifted:boolean>"
+    assert f"columns array<{struct}>" in dataclass_schema(DataDriftLogRow)
 
 
 def test_a_reader_naming_a_field_the_log_does_not_have_fails_at_once():

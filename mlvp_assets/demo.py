@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = current_env()
     defs = build_definitions(env)
-    storage = defs.resources["storage"]
+    storage = (defs.resources or {})["storage"]
     if not storage.is_local:
         print(
             f"the demo writes landing files locally; storage root {storage.root!r} is not local",

@@ -33,6 +33,7 @@ import pathlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from mlvp_assets import schema
@@ -307,14 +308,14 @@ def simulate_landing(
             raise TypeError(f"{name} must be a datetime.date, got {value!r}")
     rates = _validated_error_rates(error_rates or {})
     drift_kinds = _validated_drift(drift_from, drift)
-    for name, value, minimum in (
+    for name, number, minimum in (
         ("days", days, 1),
         ("rows_per_day", rows_per_day, 1),
         ("files_per_day", files_per_day, 1),
         ("seed", seed, 0),
     ):
-        if not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if not isinstance(number, int) or number < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {number!r}")
     if sum(round(rate * rows_per_day) for rate in rates.values()) > rows_per_day:
         raise ValueError(f"error rates {rates} affect more rows than the {rows_per_day} rows of a day")
 
@@ -509,7 +510,7 @@ def _new_listings(rng: np.random.Generator, first_number: int, count: int, day_i
     return listings
 
 
-def _inside_sf(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
+def _inside_sf(latitude: npt.ArrayLike, longitude: npt.ArrayLike) -> np.ndarray:
     """Coordinates rounded like the scraper's and clipped into the schema's San Francisco box."""
     return np.column_stack(
         [

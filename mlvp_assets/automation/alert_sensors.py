@@ -21,6 +21,7 @@ No ``from __future__ import annotations`` here: Dagster reads the sensors' param
 import datetime as dt
 import json
 from collections.abc import Mapping
+from typing import Literal
 
 import dagster as dg
 
@@ -32,7 +33,11 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # The events that end a run: the check evaluations of a run are read when it ends.
-RUN_END_EVENTS = (
+# The run status changes a run ends with (Dagster's filter takes only run status event types).
+RunEndEvent = Literal[
+    dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED
+]
+RUN_END_EVENTS: tuple[RunEndEvent, ...] = (
     dg.DagsterEventType.RUN_SUCCESS,
     dg.DagsterEventType.RUN_FAILURE,
     dg.DagsterEventType.RUN_CANCELED,
@@ -149,11 +154,13 @@ def latest_run_end_id(instance: dg.DagsterInstance) -> int:
     return max(newest, default=0)
 
 
-def failed_check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.EventLogRecord]:
-    """The run's failed asset check evaluations, in the order they were recorded."""
+def failed_check_evaluations(
+    instance: dg.DagsterInstance, run_id: str
+) -> list[tuple[dg.EventLogRecord, dg.AssetCheckEvaluation]]:
+    """The run's failed asset check evaluations with their records, in the order they were recorded."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     return [
-        record
+        (record, evaluation)
         for record in records
         if (evaluation := record.event_log_entry.asset_check_evaluation) is not None and not evaluation.passed
     ]
@@ -221,10 +228,11 @@ def build_check_failure_alert_sensor(
             run_id = record.event_log_entry.run_id
             failed = failed_check_evaluations(instance, run_id)
             if record.storage_id == run_end and evaluation_done is not None:
-                failed = [check for check in failed if check.storage_id > evaluation_done]
+                failed = [
+                    (check, evaluation) for check, evaluation in failed if check.storage_id > evaluation_done
+                ]
             run = instance.get_run_by_id(run_id) if failed else None
-            for check in failed:
-                evaluation = check.event_log_entry.asset_check_evaluation
+            for check, evaluation in failed:
                 alert = alert_for_check_evaluation(
                     evaluation,
                     run_id=run_id,

@@ -57,7 +57,8 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, storage: StorageRes
             f"ignored landing folders whose name is not a date: {', '.join(listing.ignored_folders)}"
         )
     valid_days = set(daily_partitions.get_partition_keys())
-    requests, requested_keys = [], set()
+    requests: list[dg.RunRequest] = []
+    requested_keys: set[str] = set()
     for day, files in sorted(new_by_day.items()):
         if day not in valid_days:
             context.log.warning(

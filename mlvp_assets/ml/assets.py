@@ -13,7 +13,7 @@ from dagster_mlflow.resources import MlFlow
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from mlvp_assets.delta_tables import read_table, table_exists, table_metadata, table_version
+from mlvp_assets.delta_tables import read_table, single_row, table_exists, table_metadata, table_version
 from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
 from mlvp_assets.ml.features import TargetTransform
 from mlvp_assets.ml.registry import (
@@ -156,7 +156,7 @@ def training_set(
     finally:
         snapshot.unpersist()
     stored = read_table(session, path)
-    first_day, last_day = stored.agg(F.min(PARTITION_COLUMN), F.max(PARTITION_COLUMN)).first()
+    first_day, last_day = single_row(stored.agg(F.min(PARTITION_COLUMN), F.max(PARTITION_COLUMN)))
     return dg.MaterializeResult(
         metadata={
             **table_metadata(session, path, stored, sum(rows_per_split.values())),
@@ -221,7 +221,7 @@ def price_model(
             "mlflow_run_id": run_id,
             "mlflow_experiment": name,
             "training_set_version": training_set_version,
-            "best_params": trained.params.spark_params(),
+            "best_params": dg.MetadataValue.json(trained.params.spark_params()),
             "trials": len(trained.trials),
             **{key: dg.MetadataValue.float(value) for key, value in trained.test.prefixed("test").items()},
             "test_rows": trained.test.rows,

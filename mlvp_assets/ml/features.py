@@ -16,6 +16,7 @@ import dataclasses
 from enum import StrEnum
 from functools import reduce
 from operator import or_
+from typing import TypedDict
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import SQLTransformer, StringIndexer, StringIndexerModel, VectorAssembler
@@ -23,6 +24,7 @@ from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from mlvp_assets.delta_tables import single_row
 from mlvp_assets.gold.transform import AGGREGATED_REVIEW_SCORES
 from mlvp_assets.schema import DOUBLE_COLUMNS, LONG_COLUMNS, STRING_COLUMNS
 
@@ -66,6 +68,16 @@ def _inverse_statement(transform: TargetTransform) -> str:
     return f"SELECT *, {inverse} AS {PREDICTION} FROM __THIS__"
 
 
+class SparkForestParams(TypedDict):
+    """:class:`ForestParams` under the names of Spark's ``RandomForestRegressor``."""
+
+    numTrees: int
+    maxDepth: int
+    minInstancesPerNode: int
+    featureSubsetStrategy: str
+    maxBins: int
+
+
 @dataclasses.dataclass(frozen=True)
 class ForestParams:
     """The random forest's hyperparameters (Spark names in :meth:`spark_params`)."""
@@ -80,7 +92,7 @@ class ForestParams:
         """Spark's forest needs ``maxBins`` >= the number of values of every categorical feature."""
         return dataclasses.replace(self, max_bins=max(self.max_bins, bins))
 
-    def spark_params(self) -> dict[str, int | str]:
+    def spark_params(self) -> SparkForestParams:
         return {
             "numTrees": self.num_trees,
             "maxDepth": self.max_depth,
@@ -119,7 +131,7 @@ def build_price_pipeline(params: ForestParams, transform: TargetTransform, seed:
 
 def largest_category_count(df: DataFrame) -> int:
     """The number of distinct values of the most varied categorical feature in ``df``."""
-    counts = df.agg(*[F.countDistinct(column).alias(column) for column in CATEGORICAL_FEATURES]).first()
+    counts = single_row(df.agg(*[F.countDistinct(column).alias(column) for column in CATEGORICAL_FEATURES]))
     return max(int(counts[column]) for column in CATEGORICAL_FEATURES)
 
 

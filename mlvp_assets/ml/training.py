@@ -13,7 +13,8 @@ import datetime as dt
 import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import hyperopt
 import mlflow
@@ -30,6 +31,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from mlvp_assets.delta_tables import single_row
 from mlvp_assets.ml.features import (
     FEATURE_COLUMNS,
     LABEL,
@@ -117,7 +119,10 @@ def build_training_set(
 
 def split_frames(training_set: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
     """(train, validation, test) rows of a training set."""
-    return tuple(training_set.where(F.col(SPLIT_COLUMN) == split) for split in (TRAIN, VALIDATION, TEST))  # type: ignore[return-value]
+    train, validation, test = (
+        training_set.where(F.col(SPLIT_COLUMN) == split) for split in (TRAIN, VALIDATION, TEST)
+    )
+    return train, validation, test
 
 
 # --- metrics --------------------------------------------------------------------------------
@@ -139,13 +144,15 @@ class Metrics:
 def regression_metrics(predictions: DataFrame, prediction: str = PREDICTION, actual: str = TARGET) -> Metrics:
     """MAE, RMSE and R2 (1 - SSE/SST, as Spark's RegressionEvaluator) in one pass."""
     error = F.col(prediction) - F.col(actual)
-    row = predictions.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.avg(F.abs(error)).alias("mae"),
-        F.avg(error * error).alias("mse"),
-        F.sum(error * error).alias("sse"),
-        F.var_pop(actual).alias("variance"),
-    ).first()
+    row = single_row(
+        predictions.agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.avg(F.abs(error)).alias("mae"),
+            F.avg(error * error).alias("mse"),
+            F.sum(error * error).alias("sse"),
+            F.var_pop(actual).alias("variance"),
+        )
+    )
     rows = int(row["rows"])
     if rows == 0:
         raise ValueError("no rows to compute metrics on")
@@ -155,7 +162,7 @@ def regression_metrics(predictions: DataFrame, prediction: str = PREDICTION, act
 
 
 def median_price(rows: DataFrame) -> float:
-    return float(rows.agg(F.median(TARGET)).first()[0])
+    return float(single_row(rows.agg(F.median(TARGET)))[0])
 
 
 def constant_prediction_metrics(rows: DataFrame, value: float) -> Metrics:
@@ -196,7 +203,7 @@ class SearchSpace:
         return {f"space_{field.name}": str(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
-def forest_params_from(point: dict[str, object]) -> ForestParams:
+def forest_params_from(point: Mapping[str, Any]) -> ForestParams:
     """The forest parameters of a point hyperopt drew (it draws integers as floats)."""
     return ForestParams(
         num_trees=int(point["num_trees"]),
@@ -241,7 +248,7 @@ class TrialResult:
 def price_cap_for(rows: DataFrame, quantile: float | None) -> float | None:
     if quantile is None:
         return None
-    return float(rows.agg(F.percentile(TARGET, quantile)).first()[0])
+    return float(single_row(rows.agg(F.percentile(TARGET, quantile)))[0])
 
 
 def fit_price_model(
@@ -268,7 +275,7 @@ def tune_price_model(
     categories = largest_category_count(train)
     results: list[TrialResult] = []
 
-    def objective(point: dict[str, object]) -> dict[str, object]:
+    def objective(point: dict[str, Any]) -> dict[str, object]:
         params = forest_params_from(point).with_max_bins_at_least(categories)
         number = len(results) + 1
         with mlflow.start_run(run_name=f"trial-{number:02d}", nested=True) as run:
@@ -435,7 +442,9 @@ def model_signature(model: PipelineModel, example_rows: DataFrame) -> tuple[pd.D
     example = example_rows.select(*FEATURE_COLUMNS)
     predictions = model.transform(example).select(PREDICTION).toPandas()[PREDICTION]
     example_pandas = example.toPandas()
-    return example_pandas, infer_signature(example_pandas, predictions)
+    # MLflow documents a pandas Series as a model output; infer_signature's annotation leaves it out.
+    signature = infer_signature(example_pandas, predictions)  # type: ignore[arg-type]  # Series: documented
+    return example_pandas, signature
 
 
 def model_pip_requirements() -> list[str]:

@@ -16,6 +16,7 @@ from mlvp_assets.delta_tables import (
     read_partition,
     read_table,
     replace_partition,
+    single_row,
     table_exists,
     table_metadata,
     upsert,
@@ -83,10 +84,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _url(path: str) -> str:
+    """Where a browser opens a report: a file:// URL for a local path, else the path itself."""
+    return Path(local_path(path)).as_uri() if is_local_path(path) else path
+
+
 def _link(path: str) -> dict[str, dg.MetadataValue]:
     """A report's location: a clickable URL in the Dagster UI, and the path."""
-    url = Path(local_path(path)).as_uri() if is_local_path(path) else path
-    return {"report": dg.MetadataValue.url(url), "report_path": dg.MetadataValue.path(path)}
+    return {"report": dg.MetadataValue.url(_url(path)), "report_path": dg.MetadataValue.path(path)}
 
 
 # --- predictions ---------------------------------------------------------------------------
@@ -170,7 +175,7 @@ def daily_predictions_and_unseen_listings(
         top_values = top_unseen_values(unseen)
     finally:
         gold.unpersist()
-    model = {
+    model: dict[str, str | dg.MetadataValue] = {
         "model_name": champion.name,
         "model_version": dg.MetadataValue.int(int(champion.version)),
         "model_run_id": champion.run_id,
@@ -362,8 +367,7 @@ def model_drift_report(
 
 
 def _dashboard_url(storage: StorageResource, day: dt.date) -> str:
-    path = storage.dashboard_path(f"{day.isoformat()}.html")
-    return _link(path)["report"].value
+    return _url(storage.dashboard_path(f"{day.isoformat()}.html"))
 
 
 class DashboardConfig(SampleConfig):
@@ -401,8 +405,8 @@ def daily_dashboard(
     )
     data = collect_dashboard_data(session, tables, day, config.sample_cap, config.seed)
     reports = {
-        "data drift report": _link(_report_path(storage, "data_drift", day))["report"].value,
-        "model drift report": _link(_report_path(storage, "model_drift", day))["report"].value,
+        "data drift report": _url(_report_path(storage, "data_drift", day)),
+        "model drift report": _url(_report_path(storage, "model_drift", day)),
     }
     page = render_dashboard(data, reports)
     path = storage.dashboard_path(f"{day.isoformat()}.html")
@@ -430,5 +434,5 @@ def _is_latest(session: SparkSession, predictions_path: str, day: dt.date) -> bo
     """``latest.html`` follows the newest scored day; re-running an older day leaves it alone."""
     if not table_exists(session, predictions_path):
         return True
-    newest = read_table(session, predictions_path).agg(F.max(PARTITION_COLUMN)).first()[0]
+    newest = single_row(read_table(session, predictions_path).agg(F.max(PARTITION_COLUMN)))[0]
     return newest is None or day >= newest

@@ -6,6 +6,7 @@ each sentence an operator reads is tested on its own.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -18,7 +19,8 @@ UNSEEN_SHARE_CHECK = "unseen_share_below_threshold"
 DATA_DRIFT_CHECK = "no_data_drift"
 MODEL_DRIFT_CHECK = "no_model_drift"
 
-Metadata = dict[str, object]
+# Metadata as Dagster takes it: a MetadataValue, or a plain value it wraps in one.
+Metadata = dict[str, dg.MetadataValue | bool | int | float | str | list[str]]
 
 
 def coverage_check(counts: Coverage) -> dg.AssetCheckResult:
@@ -74,7 +76,7 @@ def data_drift_figures(drift: DataDrift) -> Metadata:
     }
 
 
-def data_drift_check(drift: DataDrift, links: Metadata) -> dg.AssetCheckResult:
+def data_drift_check(drift: DataDrift, links: Mapping[str, dg.MetadataValue]) -> dg.AssetCheckResult:
     """WARN when the share of drifted feature columns reaches the configured share."""
     drifted = ", ".join(drift.drifted_columns) or "none"
     return dg.AssetCheckResult(
@@ -109,7 +111,9 @@ def model_drift_figures(drift: ModelDrift, model_version: int) -> Metadata:
     }
 
 
-def model_drift_check(drift: ModelDrift, model_version: int, links: Metadata) -> dg.AssetCheckResult:
+def model_drift_check(
+    drift: ModelDrift, model_version: int, links: Mapping[str, dg.MetadataValue]
+) -> dg.AssetCheckResult:
     """WARN when the predictions drifted or the day's error left the tolerance; says which."""
     return dg.AssetCheckResult(
         check_name=MODEL_DRIFT_CHECK,

@@ -375,17 +375,20 @@ def landing_summary(data: DashboardData) -> tuple[str, str]:
     sentence = _source_change(data.landing[data.landing[DAY] == data.day.isoformat()])
     rows = []
     for day, decisions in data.landing.groupby(DAY, sort=True):
-        files = ", ".join(f"{int(r.files)} {r.status}" for r in decisions.itertuples())
+        files = ", ".join(
+            f"{int(count)} {status}"
+            for count, status in zip(decisions["files"], decisions["status"], strict=True)
+        )
         layouts = sorted(
             {
                 layout
-                for r in decisions.itertuples()
-                for layout in (r.layouts if r.layouts is not None else [])
+                for cell in decisions["layouts"]
+                for layout in (cell if cell is not None else [])
                 if layout
             }
         )
         ingested_rows = int(_written(decisions)["rows"].sum())
-        cells = (day, files, str(ingested_rows), ", ".join(layouts), _source_change(decisions))
+        cells = (str(day), files, str(ingested_rows), ", ".join(layouts), _source_change(decisions))
         rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
     head = "".join(
         f"<th>{name}</th>" for name in ("day", "files", "rows ingested", "layouts", "source columns")

@@ -18,6 +18,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from mlvp_assets.delta_tables import single_row
 from mlvp_assets.ml.features import NUMERIC_FEATURES, PREDICTION, TARGET, category_labels
 from mlvp_assets.ml.registry import CHAMPION, load_version
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
@@ -175,17 +176,19 @@ def coverage(gold: DataFrame, predictions: DataFrame, unseen: DataFrame) -> Cove
             "full_outer",
         )
     )
-    row = marked.agg(
-        F.count_if(F.col("in_gold")).alias("gold_rows"),
-        F.count_if(F.col("predicted")).alias("predicted_rows"),
-        F.count_if(F.col("unseen")).alias("unseen_rows"),
-        F.count_if(F.col("in_gold") & F.col("predicted").isNull() & F.col("unseen").isNull()).alias(
-            "in_neither"
-        ),
-        F.count_if(F.col("predicted") & F.col("unseen")).alias("in_both"),
-        F.count_if(F.col("unseen") & (F.col("reasons") == 0)).alias("unexplained_unseen"),
-        F.count_if(F.col("in_gold").isNull()).alias("not_in_gold"),
-    ).first()
+    row = single_row(
+        marked.agg(
+            F.count_if(F.col("in_gold")).alias("gold_rows"),
+            F.count_if(F.col("predicted")).alias("predicted_rows"),
+            F.count_if(F.col("unseen")).alias("unseen_rows"),
+            F.count_if(F.col("in_gold") & F.col("predicted").isNull() & F.col("unseen").isNull()).alias(
+                "in_neither"
+            ),
+            F.count_if(F.col("predicted") & F.col("unseen")).alias("in_both"),
+            F.count_if(F.col("unseen") & (F.col("reasons") == 0)).alias("unexplained_unseen"),
+            F.count_if(F.col("in_gold").isNull()).alias("not_in_gold"),
+        )
+    )
     return Coverage(**{field.name: int(row[field.name] or 0) for field in dataclasses.fields(Coverage)})
 
 

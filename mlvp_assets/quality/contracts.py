@@ -80,8 +80,8 @@ def contract_errors(model: type[pa.DataFrameModel], df: DataFrame) -> list[dict[
     cached = df.cache()
     try:
         with config_context(validation_enabled=True, validation_depth="SCHEMA_AND_DATA"):
-            validated = model.validate(cached)
-        errors = validated.pandera.errors
+            validated = model.validate(cached)  # type: ignore[arg-type]  # typed for pandera's DataFrame only
+        errors = validated.pandera.errors  # type: ignore[attr-defined]  # accessor is added at run time
     finally:
         cached.unpersist()
     failures = []

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from mlvp_assets.delta_tables import single_row
+
 ValueOf = Callable[[str], Column]
 
 
@@ -76,13 +78,15 @@ def evaluate_rules(
 ) -> list[RuleResult]:
     """Count the rows breaking each rule in one pass, with a few sample values of each failure
     (the column's value as stored in ``df``)."""
-    counts = df.agg(
-        F.count(F.lit(1)).alias("__total"),
-        *[
-            F.sum(rule.violation(value_of).cast("long")).alias(f"__rule_{index}")
-            for index, rule in enumerate(rules)
-        ],
-    ).first()
+    counts = single_row(
+        df.agg(
+            F.count(F.lit(1)).alias("__total"),
+            *[
+                F.sum(rule.violation(value_of).cast("long")).alias(f"__rule_{index}")
+                for index, rule in enumerate(rules)
+            ],
+        )
+    )
     total = int(counts["__total"])
     results = []
     for index, rule in enumerate(rules):

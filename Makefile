@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo test test-fast dev mlflow-ui bench docs clean
+.PHONY: install instance demo test test-fast dev mlflow-ui bench docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-demo: install
+# The Dagster instance's settings from the repository (the run queue's limit on concurrent Spark
+# runs): deploy/dagster.yaml, copied into DAGSTER_HOME, which `make clean` deletes.
+instance:
 	mkdir -p "$(DAGSTER_HOME)"
+	cp deploy/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+demo: install instance
 	$(BIN)/python -m mlvp_assets.demo --days 3 --rows-per-day 2000
 
 test: install
@@ -26,8 +31,7 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
-dev: install
-	mkdir -p "$(DAGSTER_HOME)"
+dev: install instance
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
 
 mlflow-ui: install

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 LOG_TAIL_CHARS = 20_000
+INSTANCE_YAML = "deploy/dagster.yaml"  # what `make dev` puts in DAGSTER_HOME
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 LOCATION_QUERY = """
@@ -211,8 +213,8 @@ def dagster_dev(
     """
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.write_text("telemetry:\n  enabled: false\n")  # no network calls from a test
+    if not instance_yaml.exists():  # the project's instance: run queue limits, no telemetry
+        shutil.copy(repo_root / INSTANCE_YAML, instance_yaml)
     port = free_port()
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"]
     with open(log_path, "wb") as log:

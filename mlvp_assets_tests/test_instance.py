@@ -41,7 +41,9 @@ def test_every_job_carries_the_limited_tag(storage_root):
     defs = build_definitions("test")
     jobs = [job for job in defs.resolve_all_job_defs() if not job.name.startswith("__")]
     assert {job.name for job in jobs} >= {"medallion_job", "daily_job", "training_job"}
-    untagged = [job.name for job in jobs if SPARK_RUN_TAG not in job.tags or SPARK_RUN_TAG not in job.run_tags]
+    untagged = [
+        job.name for job in jobs if SPARK_RUN_TAG not in job.tags or SPARK_RUN_TAG not in job.run_tags
+    ]
     assert untagged == []
 
 

@@ -15,9 +15,11 @@ import time
 import pytest
 
 from mlvp_assets.definitions import build_definitions
+from mlvp_assets.jobs import SPARK_RUN_TAG, SPARK_RUN_TAGS
 from mlvp_assets.simulate import simulate_landing
 from mlvp_assets_tests.conftest import DAY_1, REPO_ROOT
 from mlvp_assets_tests.dagster_server import DagsterDevServer, dagster_dev
+from mlvp_assets_tests.run_queue import assert_later_runs_wait
 
 pytestmark = pytest.mark.slow
 
@@ -184,11 +186,16 @@ def test_daily_job_runs_in_dagster_dev_and_its_checks_read_back(storage_root, sp
             repository_name=location["repositoryName"],
             tags={"dagster/partition": DAY_2.isoformat()},
         )
+        # deploy/dagster.yaml: while this Spark run is in progress, no other starts.
+        timings["later runs held in the queue"] = assert_later_runs_wait(
+            server, location, run_id, DAY_1.isoformat()
+        )
         server.wait_for_run(run_id, timeout=RUN_TIMEOUT_SECONDS)
         timings["daily_job run (launch to SUCCESS)"] = time.monotonic() - started
 
         run = server.graphql(RUN_RESULT_QUERY, {"runId": run_id})["runOrError"]
         assert {"key": "dagster/partition", "value": DAY_2.isoformat()} in run["tags"]
+        assert {"key": SPARK_RUN_TAG, "value": SPARK_RUN_TAGS[SPARK_RUN_TAG]} in run["tags"]
         timings["daily_job run (start to end, server clock)"] = run["endTime"] - run["startTime"]
         materialized = {
             "/".join(event["assetKey"]["path"])

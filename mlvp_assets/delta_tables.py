@@ -2,6 +2,13 @@
 
 Partitioned tables are rewritten one day at a time with ``replaceWhere`` so re-running a
 partition replaces it instead of appending; keyed tables are upserted with ``MERGE``.
+
+Delta is reached through SQL (``MERGE INTO``, ``DESCRIBE HISTORY`` on ``delta.`<path>```) and the
+DataFrame reader and writer only, never through delta-spark's Python ``DeltaTable`` API: over
+Spark Connect that API needs Delta's Connect server plugin (``io.delta:delta-connect-server``,
+which Maven Central does not serve for Delta 4.4), while SQL and the writer need only Delta's SQL
+extension on the server. Whether a table exists is read from its ``_delta_log`` folder through
+:mod:`mlvp_assets.files`. The same code therefore runs on a classic session and over Spark Connect.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import datetime as dt
 import functools
 import inspect
 import random
+import re
 import time
 import types
 import typing
@@ -18,11 +26,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import dagster as dg
-from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
+from mlvp_assets import files
 from mlvp_assets.schema import PARTITION_COLUMN
+
+# A commit (``<version>.json``) or a checkpoint (``<version>.checkpoint[.<part or uuid>].parquet``)
+# in ``_delta_log``: a table has at least one once its first write committed.
+_LOG_ENTRY = re.compile(r"^\d{20}\.(json|checkpoint\..+)$")
 
 
 def single_row(df: DataFrame) -> Row:
@@ -33,8 +45,17 @@ def single_row(df: DataFrame) -> Row:
     return row
 
 
+def delta_path(path: str) -> str:
+    """The SQL name of the Delta table at ``path``: ``delta.`<path>```."""
+    return "delta.`" + path.replace("`", "``") + "`"
+
+
 def table_exists(spark: SparkSession, path: str) -> bool:
-    return DeltaTable.isDeltaTable(spark, path)
+    """Whether ``path`` is the root of a Delta table with at least one commit, as
+    ``DeltaTable.isDeltaTable`` answers; read from its ``_delta_log`` folder without Spark (``spark``
+    is kept so that callers read alike)."""
+    entries = files.list_folder(files.join(path, "_delta_log")) or []
+    return any(_LOG_ENTRY.match(entry.name) for entry in entries)
 
 
 def read_table(spark: SparkSession, path: str) -> DataFrame:
@@ -149,29 +170,38 @@ def upsert(
     path: str,
     keys: Sequence[str],
     partition_by: Sequence[str] = (),
-    delete_unmatched_where: Column | None = None,
+    delete_unmatched_where: str | None = None,
 ) -> None:
     """MERGE ``df`` into the table at ``path`` on ``keys``: update matches, insert the rest.
 
-    ``delete_unmatched_where`` (on the target, alias ``t``) also deletes target rows that match it
-    and have no source row: re-upserting a day then leaves no stale row of that day behind.
+    ``delete_unmatched_where`` (a SQL predicate on the target, alias ``t``) also deletes target rows
+    that match it and have no source row: re-upserting a day then leaves no stale row of that day
+    behind. Runs as SQL ``MERGE INTO`` with ``df`` as its source, on a classic or a Connect session.
     """
     if not table_exists(spark, path):
         df.write.format("delta").partitionBy(*partition_by).save(path)
         return
-    on: Column = F.lit(True)
-    for key in keys:
-        on = on & (F.col(f"t.{key}") == F.col(f"s.{key}"))
-    merge = (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(df.alias("s"), on)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
+    on = " AND ".join(f"t.{_quoted(key)} = s.{_quoted(key)}" for key in keys) or "true"
+    statement = (
+        f"MERGE INTO {delta_path(path)} AS t USING {{source}} AS s ON {on} "
+        "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
     )
     if delete_unmatched_where is not None:
-        merge = merge.whenNotMatchedBySourceDelete(delete_unmatched_where)
-    merge.execute()
+        statement += f" WHEN NOT MATCHED BY SOURCE AND ({delete_unmatched_where}) THEN DELETE"
+    # pyspark formats the statement with str.format to put ``df`` in as {source}: braces in the
+    # path or the predicate are doubled first.
+    spark.sql(_format_safe(statement, "{source}"), source=df)
+
+
+def _quoted(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _format_safe(statement: str, placeholder: str) -> str:
+    """``statement`` with every brace doubled except those of ``placeholder``."""
+    return placeholder.join(
+        part.replace("{", "{{").replace("}", "}}") for part in statement.split(placeholder)
+    )
 
 
 @retry_on_conflict
@@ -269,7 +299,8 @@ def field_names(cls: type, *names: str) -> list[str]:
 
 
 def table_version(spark: SparkSession, path: str) -> int:
-    return single_row(DeltaTable.forPath(spark, path).history(1).select("version"))[0]
+    """The table's current version, the latest entry of ``DESCRIBE HISTORY``."""
+    return int(single_row(spark.sql(f"DESCRIBE HISTORY {delta_path(path)} LIMIT 1").select("version"))[0])
 
 
 def table_metadata(

@@ -151,6 +151,25 @@ def content_sha256(uri: str) -> str:
     return digest.hexdigest()
 
 
+def copy_tree(source: str, destination: str) -> None:
+    """Copy the folder ``source`` with everything in it to ``destination`` (created; local or
+    object store on either side), file by file as stored."""
+    source_fs, source_path = resolve(source)
+    destination_fs, destination_path = resolve(destination)
+    if isinstance(destination_fs, fs.LocalFileSystem):
+        os.makedirs(destination_path, exist_ok=True)
+    fs.copy_files(
+        source_path, destination_path, source_filesystem=source_fs, destination_filesystem=destination_fs
+    )
+
+
+def delete_tree(uri: str) -> None:
+    """Delete the folder ``uri`` and everything in it; nothing happens if it does not exist."""
+    filesystem, path = resolve(uri)
+    if filesystem.get_file_info(path).type != fs.FileType.NotFound:
+        filesystem.delete_dir(path)
+
+
 def write_text(uri: str, text: str) -> None:
     """Write a text file (UTF-8), replacing it; local parent folders are created."""
     filesystem, path = resolve(uri)

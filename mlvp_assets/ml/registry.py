@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import mlflow.spark
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
@@ -22,6 +21,7 @@ from mlflow.protos.databricks_pb2 import ALREADY_EXISTS, RESOURCE_ALREADY_EXISTS
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 
+from mlvp_assets.ml.spark_model import load_spark_model
 from mlvp_assets.ml.training import Metrics
 
 CHAMPION = "champion"
@@ -37,8 +37,9 @@ def version_uri(name: str, version: str | int) -> str:
 
 
 def load_version(client: MlflowClient, name: str, version: str | int) -> PipelineModel:
-    """Version ``version`` of ``name``, loaded from where the registry says its files are."""
-    return mlflow.spark.load_model(client.get_model_version_download_uri(name, str(version)))
+    """Version ``version`` of ``name``, loaded from where the registry says its files are (on a
+    classic session or over Spark Connect: :func:`mlvp_assets.ml.spark_model.load_spark_model`)."""
+    return load_spark_model(client.get_model_version_download_uri(name, str(version)), client.tracking_uri)
 
 
 def register_challenger(

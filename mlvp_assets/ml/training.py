@@ -18,7 +18,6 @@ from typing import Any
 
 import hyperopt
 import mlflow
-import mlflow.spark
 import numpy as np
 import pandas as pd
 import pyspark
@@ -45,6 +44,7 @@ from mlvp_assets.ml.features import (
     largest_category_count,
     unscorable_condition,
 )
+from mlvp_assets.ml.spark_model import log_spark_model
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 
 SPLIT_COLUMN = "split"
@@ -494,7 +494,7 @@ def log_trained_model(
 
     example, signature = model_signature(trained.model, train.limit(5))
     started = time.perf_counter()
-    info = mlflow.spark.log_model(
+    info = log_spark_model(
         trained.model,
         artifact_path=MODEL_ARTIFACT_PATH,
         signature=signature,

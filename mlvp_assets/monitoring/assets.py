@@ -168,7 +168,7 @@ def daily_predictions_and_unseen_listings(
             unseen_path,
             keys=(LISTING_ID, PARTITION_COLUMN),
             partition_by=(PARTITION_COLUMN,),
-            delete_unmatched_where=F.col(f"t.{PARTITION_COLUMN}") == F.lit(day),
+            delete_unmatched_where=f"t.{PARTITION_COLUMN} = DATE'{day.isoformat()}'",
         )
         unseen = read_partition(session, unseen_path, day)
         counts = coverage(gold, predictions, unseen)

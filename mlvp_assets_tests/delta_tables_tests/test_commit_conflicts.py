@@ -45,7 +45,8 @@ def held_open(df, started: Path, release: Path):
             time.sleep(0.05)
         return value
 
-    return df.withColumn("failed_rows", F.udf(wait, T.LongType())("failed_rows"))
+    # One partition, so one task waits and the other core of local[2] is free for the append.
+    return df.coalesce(1).withColumn("failed_rows", F.udf(wait, T.LongType())("failed_rows"))
 
 
 def merge_while_another_writer_commits(spark, path: str, tmp_path: Path, merge) -> list[BaseException]:

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install instance demo test test-fast dev mlflow-ui bench docs clean
+.PHONY: install instance demo lint test test-fast dev mlflow-ui bench docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ instance:
 
 demo: install instance
 	$(BIN)/python -m mlvp_assets.demo --days 3 --rows-per-day 2000
+
+# Formatting, lint and types (the configuration is in pyproject.toml); CI runs it before the tests.
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install
 	$(BIN)/python -m pytest

@@ -82,8 +82,9 @@ MLFLOW_TRACKING_URI = Setting(
 DAGSTER_HOME = Setting(
     "DAGSTER_HOME", "Dagster's instance folder (run history); unset: an ephemeral instance"
 )
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 DAGSTER_URL = Setting(
-    "MLVP_DAGSTER_URL", "the Dagster UI's address, for links in alerts", "http://127.0.0.1:3000"
+    "MLVP_DAGSTER_URL", "the Dagster UI's address, for links in alerts", DEFAULT_DAGSTER_URL
 )
 
 # Automation.

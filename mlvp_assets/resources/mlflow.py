@@ -90,7 +90,8 @@ def mlflow_tracking_with_artifact_location(init_context: dg.InitResourceContext)
         ensure_experiment(
             config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_location"]
         )
-    yield from mlflow_tracking.resource_fn(init_context)
+    # resource_fn is typed as a function of the init context or of nothing; mlflow_tracking's takes it.
+    yield from mlflow_tracking.resource_fn(init_context)  # type: ignore[call-arg]  # typed as either arity
     mlflow.end_run()
 
 

@@ -71,14 +71,14 @@ def delta_spark_config(
     }
     if remote:
         conf["spark.remote"] = remote
-    else:
-        conf["spark.master"] = master  # type: ignore[assignment]
+    elif master:  # exactly one of the two is set (checked above)
+        conf["spark.master"] = master
         conf["spark.jars.packages"] = delta_maven_coordinate()
         if repositories := MAVEN_REPOSITORIES.value():
             conf["spark.jars.repositories"] = repositories
         if ivy_dir := IVY_DIR.value():
             conf["spark.jars.ivy"] = ivy_dir
-        if driver_memory and master.startswith("local"):  # type: ignore[union-attr]
+        if driver_memory and master.startswith("local"):
             conf["spark.driver.memory"] = driver_memory
     conf.update(extra or {})
     return conf
@@ -111,7 +111,9 @@ def _assert_delta_loaded(spark: SparkSession, spark_config: dict[str, Any]) -> N
         return  # a Spark Connect client has no JVM to inspect; the server owns the JARs
     try:
         # Packages from spark.jars.packages live in Spark's class loader, not the system one.
-        jvm = spark.sparkContext._jvm  # type: ignore[union-attr]
+        jvm = spark.sparkContext._jvm
+        if jvm is None:
+            raise RuntimeError("the Spark context has no JVM")
         jvm.org.apache.spark.util.Utils.getContextOrSparkClassLoader().loadClass("io.delta.tables.DeltaTable")
     except Exception as error:
         raise DeltaUnavailableError(

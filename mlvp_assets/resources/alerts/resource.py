@@ -34,6 +34,7 @@ from mlvp_assets.settings import (
     ALERT_EMAIL_TO,
     ALERT_WEBHOOK_URL,
     DAGSTER_URL,
+    DEFAULT_DAGSTER_URL,
     SMTP_CA_FILE,
     SMTP_HOST,
     SMTP_PASSWORD,
@@ -98,7 +99,7 @@ class AlertResource(dg.ConfigurableResource):
     label: str = Field(
         default="mlvp", description="Names the sender in subjects and messages, e.g. 'mlvp prod'"
     )
-    dagster_url: str = Field(default=DAGSTER_URL.default, description="The Dagster UI that alerts link to")
+    dagster_url: str = Field(default=DEFAULT_DAGSTER_URL, description="The Dagster UI that alerts link to")
     storage_root: str | None = None
     smtp_host: str | None = None
     smtp_port: int | None = None
@@ -127,11 +128,8 @@ class AlertResource(dg.ConfigurableResource):
             "webhook": ["webhook_url"],
         }[self.channel]
         for field in required:
-            if not getattr(self, field):
-                raise AlertConfigError(
-                    f"alert channel {self.channel!r} needs {_setting(field)}, which is not set"
-                )
-        if self.channel == "log" and not is_local_root(self.storage_root):
+            self._required(field)
+        if self.channel == "log" and not is_local_root(self._required("storage_root")):
             raise AlertConfigError(
                 f"alert channel 'log' appends to a local file, but {_setting('storage_root')} is "
                 f"{self.storage_root!r}; use channel email or webhook for an object-store root"
@@ -148,8 +146,19 @@ class AlertResource(dg.ConfigurableResource):
                 )
             if not parse_recipients(self.email_to):
                 raise AlertConfigError(f"{_setting('email_to')} names no recipient")
-        if self.channel == "webhook" and not self.webhook_url.startswith(("http://", "https://")):
+        if self.channel == "webhook" and not self._required("webhook_url").startswith(
+            ("http://", "https://")
+        ):
             raise AlertConfigError(f"{_setting('webhook_url')} is not an http(s) URL")
+
+    def _required(self, field: str) -> str:
+        """The value of a setting the channel needs; fails naming it when it is not set."""
+        value: str | None = getattr(self, field)
+        if not value:
+            raise AlertConfigError(
+                f"alert channel {self.channel!r} needs {_setting(field)}, which is not set"
+            )
+        return value
 
     @property
     def ui_url(self) -> str:
@@ -159,7 +168,7 @@ class AlertResource(dg.ConfigurableResource):
     @property
     def alerts_file(self) -> Path:
         """``<storage root>/alerts/alerts.jsonl`` (the log channel's file)."""
-        return local_root_path(self.storage_root).joinpath(*ALERTS_FILE)
+        return local_root_path(self._required("storage_root")).joinpath(*ALERTS_FILE)
 
     def send(self, alert: Alert, log: Any = None) -> None:
         """Deliver ``alert`` through the channel and note it in ``log`` (a Dagster or Python logger).
@@ -176,10 +185,10 @@ class AlertResource(dg.ConfigurableResource):
             recipients = parse_recipients(self.email_to)
             send_email(
                 alert,
-                host=self.smtp_host,
+                host=self._required("smtp_host"),
                 port=self.smtp_port,
                 security=self.smtp_security,
-                sender=self.email_from,
+                sender=self._required("email_from"),
                 recipients=recipients,
                 user=self.smtp_user,
                 password=self.smtp_password,
@@ -189,7 +198,7 @@ class AlertResource(dg.ConfigurableResource):
             )
             where = f"email to {', '.join(recipients)}"
         else:
-            post_webhook(alert, self.webhook_url, timeout=self.timeout_seconds, label=self.label)
+            post_webhook(alert, self._required("webhook_url"), timeout=self.timeout_seconds, label=self.label)
             where = "webhook"
         logger.log(LOG_LEVELS[alert.severity], f"alert sent ({where}): {alert.to_json()}")
 
@@ -266,7 +275,7 @@ def _prod_alert_resource(storage_root: str | dg.EnvVar | None) -> AlertResource:
         )
     if channel == "webhook":
         url = _required_env(ALERT_WEBHOOK_URL, channel)
-        if not url.get_value().startswith(("http://", "https://")):
+        if not (url.get_value() or "").startswith(("http://", "https://")):
             raise AlertConfigError(f"{ALERT_WEBHOOK_URL.name} is not an http(s) URL")
         return AlertResource(channel="webhook", label=label, dagster_url=_dagster_url(), webhook_url=url)
     raise AlertConfigError(

@@ -1,12 +1,13 @@
 # Two commands on a fresh machine (Java 17 is the only prerequisite):
 #   make demo   install, simulate three landing days, materialize the graph for them
 #   make test   install, run the test suite
+#   make test-engines  the tests against real engines (a Spark cluster, Spark Connect, S3), CI's next stage
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install instance demo lint test test-fast dev mlflow-ui bench docs clean
+.PHONY: install instance demo lint test test-fast test-engines dev mlflow-ui bench docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +36,12 @@ test: install
 	$(BIN)/python -m pytest
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not engines"
+
+# Starts a Spark standalone cluster, a Spark Connect server, moto's S3 server and MLflow servers on
+# 127.0.0.1 and runs the prod environment on them; the first start downloads the hadoop-aws JARs.
+test-engines: install
+	$(BIN)/python -m pytest -m engines mlvp_assets_tests/engines_tests
 
 dev: install instance
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from mlvp_assets import files
 from mlvp_assets.resources.alerts.resource import ALERTS_RESOURCE_KEY, alert_resource_for
 from mlvp_assets.resources.mlflow import (
     MLFLOW_RESOURCE_KEY,
@@ -23,10 +24,13 @@ from mlvp_assets.resources.spark import DeltaSparkResource, delta_spark_config
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.settings import (
     AWS_ACCESS_KEY_ID,
+    AWS_REGION,
     AWS_SECRET_ACCESS_KEY,
     DATA_ROOT,
     ENV,
+    MLFLOW_DFS_TMP,
     S3_ENDPOINT,
+    SHIP_PYTHON_ENV,
     SHUFFLE_PARTITIONS,
     SPARK_MASTER,
     SPARK_REMOTE,
@@ -85,9 +89,13 @@ def _prod_resources() -> dict[str, Any]:
             ("s3_access_key", AWS_ACCESS_KEY_ID),
             ("s3_secret_key", AWS_SECRET_ACCESS_KEY),
             ("s3_endpoint", S3_ENDPOINT),
+            ("s3_region", AWS_REGION),
         )
         if setting.is_set()  # unset means the cluster's own identity (instance profile)
     }
+    # The root decides now what the session needs; the resources still read it at run time.
+    root = STORAGE_ROOT.value()
+    object_store = bool(root) and not files.is_local_path(root or "")
     return {
         "spark": DeltaSparkResource(
             spark_config=delta_spark_config(
@@ -95,12 +103,17 @@ def _prod_resources() -> dict[str, Any]:
                 remote=remote,
                 shuffle_partitions=SHUFFLE_PARTITIONS.whole_number(),
                 driver_memory=None,
+                object_store=object_store,
             ),
+            ship_python_env=bool(master) and SHIP_PYTHON_ENV.is_true(),
             **credentials,
         ),
         "storage": StorageResource(root=dg.EnvVar(STORAGE_ROOT.name)),
         MLFLOW_RESOURCE_KEY: mlflow_resource_for("prod"),
-        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for("prod"),
+        MODEL_REGISTRY_RESOURCE_KEY: model_registry_for(
+            "prod",
+            dfs_tmp=MLFLOW_DFS_TMP.value() or (files.join(root, "mlflow", "dfs_tmp") if root else None),
+        ),
         ALERTS_RESOURCE_KEY: alert_resource_for("prod", dg.EnvVar(STORAGE_ROOT.name)),
     }
 

@@ -30,6 +30,18 @@ class Setting:
     def is_set(self) -> bool:
         return bool(os.environ.get(self.name))
 
+    def is_true(self) -> bool:
+        """The value as a yes/no switch: true, 1 or yes (any case) is on; false, 0 or no is off."""
+        text = (self.value() or "").strip().lower()
+        if text not in ("true", "1", "yes", "false", "0", "no"):
+            raise SettingError(f"{self.name} must be true or false, got {text!r}: {self.purpose}")
+        return text in ("true", "1", "yes")
+
+    def export(self, value: str) -> None:
+        """Set the variable for this process and its children, for a library that reads only the
+        environment (PySpark's ``PYSPARK_PYTHON``, MLflow's ``MLFLOW_DFS_TMP``)."""
+        os.environ[self.name] = value
+
     def required(self, context: str) -> str:
         """The value; fails naming the variable, what it is for and who needs it."""
         value = self.value()
@@ -67,6 +79,24 @@ MAVEN_REPOSITORIES = Setting(
     "MLVP_MAVEN_REPOSITORIES", "extra Maven repositories Spark fetches the Delta JARs from (a mirror)"
 )
 IVY_DIR = Setting("MLVP_IVY_DIR", "where Spark caches the JARs it fetches (spark.jars.ivy)")
+SHIP_PYTHON_ENV = Setting(
+    "MLVP_SHIP_PYTHON_ENV",
+    "prod with a classic master: pack the executors' Python environment (the project with pandas, "
+    "pyarrow and numpy at the driver's versions) and ship it through spark.archives; false when the "
+    "cluster image already has them (executors then run PYSPARK_PYTHON)",
+    "true",
+)
+EXECUTOR_ENV_CACHE = Setting(
+    "MLVP_EXECUTOR_ENV_CACHE",
+    "where packed executor environments are kept between runs (one per project source and versions); "
+    "unset: ~/.cache/mlvp_assets/executor-env",
+)
+PYSPARK_PYTHON = Setting(
+    "PYSPARK_PYTHON",
+    "the Python that Spark's executors run (Spark's own variable): set by the project to this "
+    "interpreter for local masters and to the shipped ./environment/bin/python for clusters; "
+    "with MLVP_SHIP_PYTHON_ENV=false, the cluster image's Python",
+)
 
 # Object store.
 S3_ENDPOINT = Setting(
@@ -74,10 +104,18 @@ S3_ENDPOINT = Setting(
 )
 AWS_ACCESS_KEY_ID = Setting("AWS_ACCESS_KEY_ID", "S3 access key; unset: the machine's own identity")
 AWS_SECRET_ACCESS_KEY = Setting("AWS_SECRET_ACCESS_KEY", "S3 secret key; unset: the machine's own identity")
+AWS_REGION = Setting(
+    "AWS_REGION", "S3 region; with MLVP_S3_ENDPOINT any name signs requests (unset: us-east-1 there)"
+)
 
 # MLflow and Dagster.
 MLFLOW_TRACKING_URI = Setting(
     "MLFLOW_TRACKING_URI", "prod: the MLflow tracking server (runs and the model registry)"
+)
+MLFLOW_DFS_TMP = Setting(
+    "MLFLOW_DFS_TMP",
+    "prod: where MLflow's Spark flavour stages models that executors read and write (MLflow's own "
+    "variable); unset: <storage root>/mlflow/dfs_tmp, which every executor sees",
 )
 DAGSTER_HOME = Setting(
     "DAGSTER_HOME", "Dagster's instance folder (run history); unset: an ephemeral instance"

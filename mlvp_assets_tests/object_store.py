@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -31,37 +32,41 @@ def _moto_server() -> str:
     return found
 
 
+def moto_server_command(moto_server: str, port: int) -> list[str]:
+    return [moto_server, "-H", "127.0.0.1", "-p", str(port)]
+
+
 @contextlib.contextmanager
 def running_s3_server(timeout: float = 60.0) -> Iterator[str]:
     """Start ``moto_server`` on 127.0.0.1 and yield its endpoint URL (``http://127.0.0.1:<port>``)."""
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"moto_server exited with {process.returncode}: {process.stderr.read().decode()}"
-                )
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"moto_server did not answer on {endpoint} within {timeout} s"
-                    ) from None
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        process.terminate()
+    # moto logs a line per request to stderr: into a file, since a pipe nobody reads fills up
+    # after a few hundred requests and then blocks every request (a Spark job makes thousands).
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            moto_server_command(_moto_server(), port), stdout=subprocess.DEVNULL, stderr=log
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"moto_server exited with {process.returncode}: {log.read().decode()}")
+                try:
+                    urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"moto_server did not answer on {endpoint} within {timeout} s"
+                        ) from None
+                    time.sleep(0.2)
+            yield endpoint
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -32,9 +32,10 @@ from dagster_mlflow import mlflow_tracking
 from dagster_mlflow.resources import CONFIG_SCHEMA as MLFLOW_TRACKING_CONFIG_SCHEMA
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
+from pydantic import Field
 
 from mlvp_assets.resources.storage import StorageResource
-from mlvp_assets.settings import MLFLOW_TRACKING_URI
+from mlvp_assets.settings import MLFLOW_DFS_TMP, MLFLOW_TRACKING_URI
 
 MLFLOW_RESOURCE_KEY = "mlflow"
 LOCAL_ENVS = ("dev", "test")
@@ -157,21 +158,36 @@ class ModelRegistryResource(dg.ConfigurableResource):
 
     tracking_uri: str
     model_name: str
+    dfs_tmp: str | None = Field(
+        default=None,
+        description=(
+            "Where MLflow's Spark flavour stages a model that executors write or read (MLFLOW_DFS_TMP); "
+            "on a cluster a folder every executor sees. None: MLflow's default, /tmp/mlflow (local Spark)."
+        ),
+    )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         mlflow.set_tracking_uri(self.tracking_uri)
+        if self.dfs_tmp:
+            # MLflow reads only the environment for it; training and scoring both hold this resource.
+            MLFLOW_DFS_TMP.export(self.dfs_tmp)
 
     def client(self) -> MlflowClient:
         return MlflowClient(tracking_uri=self.tracking_uri)
 
 
-def model_registry_for(env: str, storage_root: str | None = None) -> ModelRegistryResource:
-    """The registry of ``env``: the same backend and model name as :func:`mlflow_resource_for`."""
+def model_registry_for(
+    env: str, storage_root: str | None = None, dfs_tmp: str | None = None
+) -> ModelRegistryResource:
+    """The registry of ``env``: the same backend and model name as :func:`mlflow_resource_for`;
+    prod stages Spark models in ``dfs_tmp``."""
     name = airbnb_price_name(env)
     if env in LOCAL_ENVS:
         if not storage_root:
             raise ValueError(f"the {env} MLflow backend lives under the storage root: pass storage_root")
         return ModelRegistryResource(tracking_uri=local_tracking_uri(storage_root), model_name=name)
     if env == "prod":
-        return ModelRegistryResource(tracking_uri=dg.EnvVar(MLFLOW_TRACKING_URI.name), model_name=name)
+        return ModelRegistryResource(
+            tracking_uri=dg.EnvVar(MLFLOW_TRACKING_URI.name), model_name=name, dfs_tmp=dfs_tmp
+        )
     raise ValueError(f"unknown environment {env!r}; valid: {', '.join((*LOCAL_ENVS, 'prod'))}")

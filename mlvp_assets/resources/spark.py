@@ -43,6 +43,7 @@ from mlvp_assets.settings import (
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
 
 class DeltaUnavailableError(RuntimeError):
@@ -92,8 +93,6 @@ def delta_spark_config(
         raise ValueError("delta_spark_config needs exactly one of master= or remote=")
     conf: dict[str, str] = {
         "spark.app.name": app_name,
-        "spark.sql.extensions": DELTA_EXTENSION,
-        "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         # Delta rebuilds table snapshots with this many tasks; 50 by default is slow locally.
         "spark.databricks.delta.snapshotPartitions": str(shuffle_partitions),
@@ -102,12 +101,17 @@ def delta_spark_config(
         # over that many aliases and predicates exhausts the optimizer (minutes and OOM on a
         # four-row frame, measured), and the inferred filters buy nothing for these scans.
         "spark.sql.constraintPropagation.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
     }
     if remote:
+        # Delta's extension and catalog are static settings of the Connect server (its start
+        # command, in the README): a client cannot set them, and sending them would hide a server
+        # without Delta from the check in build_spark_session.
         conf["spark.remote"] = remote
     elif master:  # exactly one of the two is set (checked above)
         conf["spark.master"] = master
+        conf["spark.sql.extensions"] = DELTA_EXTENSION
+        conf["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
+        conf["spark.ui.showConsoleProgress"] = "false"
         packages = [delta_maven_coordinate(), *([hadoop_aws_maven_coordinate()] if object_store else [])]
         conf["spark.jars.packages"] = ",".join(packages)
         if object_store:
@@ -159,6 +163,9 @@ def with_shipped_python_env(spark_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _assert_delta_loaded(spark: SparkSession, spark_config: dict[str, Any]) -> None:
+    if "spark.remote" in spark_config:
+        _assert_connect_server_has_delta(spark, spark_config["spark.remote"])
+        return
     if spark.conf.get("spark.sql.catalog.spark_catalog", None) != DELTA_CATALOG:
         raise DeltaUnavailableError(
             _delta_help(
@@ -167,8 +174,6 @@ def _assert_delta_loaded(spark: SparkSession, spark_config: dict[str, Any]) -> N
                 "(SparkSession.builder.getOrCreate() ignores new static settings)",
             )
         )
-    if "spark.remote" in spark_config:
-        return  # a Spark Connect client has no JVM to inspect; the server owns the JARs
     try:
         # Packages from spark.jars.packages live in Spark's class loader, not the system one.
         jvm = spark.sparkContext._jvm
@@ -179,6 +184,22 @@ def _assert_delta_loaded(spark: SparkSession, spark_config: dict[str, Any]) -> N
         raise DeltaUnavailableError(
             _delta_help(spark_config, "the Delta classes are not on the classpath")
         ) from error
+
+
+def _assert_connect_server_has_delta(spark: SparkSession, remote: str) -> None:
+    """A Spark Connect client has no JVM to inspect: ask the server for the static settings it was
+    started with (the client sends neither), which the first Delta statement would need."""
+    extensions = spark.conf.get("spark.sql.extensions", None) or ""
+    catalog = spark.conf.get("spark.sql.catalog.spark_catalog", None)
+    if DELTA_EXTENSION not in extensions.split(",") or catalog != DELTA_CATALOG:
+        raise DeltaUnavailableError(
+            f"Delta Lake is not available: the Spark Connect server at {remote} runs without "
+            f"Delta (spark.sql.extensions={extensions!r}, spark.sql.catalog.spark_catalog={catalog!r}). "
+            "This project writes Delta tables only; start the server with Delta, as the README's "
+            f"Spark Connect section shows: spark-submit --class {CONNECT_SERVER_CLASS} "
+            f"--packages {delta_maven_coordinate()} --conf spark.sql.extensions={DELTA_EXTENSION} "
+            f"--conf spark.sql.catalog.spark_catalog={DELTA_CATALOG}"
+        )
 
 
 def _delta_help(spark_config: dict[str, Any], reason: str) -> str:

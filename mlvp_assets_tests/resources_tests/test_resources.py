@@ -69,6 +69,8 @@ def test_prod_needs_a_cluster(monkeypatch):
 def test_spark_connect_config_leaves_jars_to_the_server():
     config = delta_spark_config(master=None, remote="sc://spark:15002")
     assert config["spark.remote"] == "sc://spark:15002" and "spark.jars.packages" not in config
+    # Delta's extension and catalog are the server's static settings; the session checks them there.
+    assert "spark.sql.extensions" not in config and "spark.sql.catalog.spark_catalog" not in config
 
 
 def test_delta_jar_and_mirror_settings(monkeypatch):

@@ -18,7 +18,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlvp_assets.resources.spark import DELTA_CATALOG, DELTA_EXTENSION, delta_maven_coordinate
+from mlvp_assets.resources.spark import (
+    CONNECT_SERVER_CLASS,
+    DELTA_CATALOG,
+    DELTA_EXTENSION,
+    delta_maven_coordinate,
+)
 from mlvp_assets_tests.engines_tests.servers import (
     LOOPBACK,
     SPARK_HOME,
@@ -29,8 +34,6 @@ from mlvp_assets_tests.engines_tests.servers import (
     wait_for,
 )
 
-SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-
 
 def connect_server_command(
     spark_home: str, port: int | str, delta_package: str, master: str = "local[2]", driver_memory: str = "2g"
@@ -39,7 +42,7 @@ def connect_server_command(
     return [
         f"{spark_home}/bin/spark-submit",
         "--class",
-        SERVER_CLASS,
+        CONNECT_SERVER_CLASS,
         "--master",
         master,
         "--driver-memory",

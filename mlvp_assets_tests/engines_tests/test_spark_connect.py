@@ -24,7 +24,7 @@ from mlvp_assets.resources.mlflow import airbnb_price_name
 from mlvp_assets_tests.engines_tests.conftest import driver_environment, run_probe, run_process
 from mlvp_assets_tests.engines_tests.connect_server import running_connect_server
 from mlvp_assets_tests.engines_tests.history import DAILY_DAY, DAYS, RUNS, Counts, run_label
-from mlvp_assets_tests.engines_tests.servers import BIN, running_mlflow_server
+from mlvp_assets_tests.engines_tests.servers import BIN, group_members, running_mlflow_server
 
 pytestmark = pytest.mark.engines
 
@@ -149,3 +149,12 @@ def test_the_model_trained_over_connect_is_the_champion_in_the_spark_flavour(con
     assert connect_history.champion["version"] == "1"
     assert connect_history.model_flavors == ["python_function", "spark"]
     assert connect_history.leftover_staging == []  # staged copies are deleted after use
+
+
+def test_a_failing_test_leaves_no_process_of_the_connect_server_behind(tmp_path):
+    groups: list[int] = []
+    with pytest.raises(RuntimeError, match="the test failed"), running_connect_server(tmp_path) as server:
+        groups = [server.started.process.pid]
+        assert group_members(groups[0])  # the server (java) runs in its group
+        raise RuntimeError("the test failed")
+    assert group_members(groups[0]) == []

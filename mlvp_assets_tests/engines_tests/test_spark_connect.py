@@ -21,10 +21,17 @@ from pathlib import Path
 import pytest
 
 from mlvp_assets.resources.mlflow import airbnb_price_name
-from mlvp_assets_tests.engines_tests.conftest import driver_environment, run_probe, run_process
-from mlvp_assets_tests.engines_tests.connect_server import running_connect_server
+from mlvp_assets.resources.spark import delta_maven_coordinate
+from mlvp_assets_tests.engines_tests.conftest import REPO_ROOT, driver_environment, run_probe, run_process
+from mlvp_assets_tests.engines_tests.connect_server import connect_server_command, running_connect_server
 from mlvp_assets_tests.engines_tests.history import DAILY_DAY, DAYS, RUNS, Counts, run_label
-from mlvp_assets_tests.engines_tests.servers import BIN, group_members, running_mlflow_server
+from mlvp_assets_tests.engines_tests.servers import (
+    BIN,
+    LOOPBACK,
+    group_members,
+    running_mlflow_server,
+    shell_line,
+)
 
 pytestmark = pytest.mark.engines
 
@@ -158,3 +165,12 @@ def test_a_failing_test_leaves_no_process_of_the_connect_server_behind(tmp_path)
         assert group_members(groups[0])  # the server (java) runs in its group
         raise RuntimeError("the test failed")
     assert group_members(groups[0]) == []
+
+
+def test_the_readme_starts_the_server_the_test_starts():
+    readme = (REPO_ROOT / "README.md").read_text()
+    command = shell_line(connect_server_command("$SPARK_HOME", 15002, delta_maven_coordinate()))
+    assert f"SPARK_LOCAL_IP={LOOPBACK} PYSPARK_PYTHON=$PWD/.venv/bin/python {command} &" in readme
+    section = readme.split("### Over Spark Connect", 1)[1]
+    exported = connect_environment("sc://127.0.0.1:15002", Path("/x"), "http://x", Path("/x"))
+    assert [name for name in exported if f"export {name}=" not in section] == []

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -255,6 +256,8 @@ def running_standalone_cluster(
         yield StandaloneCluster(master_url, webui_url, work_dir, started)
     finally:
         stop_groups(started)
+        # Each application's folder holds its JARs and the unpacked environment (about 1 GB).
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 # --- an MLflow tracking server ---------------------------------------------------------------

@@ -46,7 +46,11 @@ def single_row(df: DataFrame) -> Row:
 
 
 def delta_path(path: str) -> str:
-    """The SQL name of the Delta table at ``path``: ``delta.`<path>```."""
+    """The SQL name of the Delta table at ``path``: ``delta.`<path>```. A local path is made
+    absolute first: Delta resolves a path identifier only when it is absolute (dev's default root,
+    ``data``, is relative), while the DataFrame reader and writer accept either."""
+    if files.is_local_path(path):
+        path = files.local_path(path)
     return "delta.`" + path.replace("`", "``") + "`"
 
 

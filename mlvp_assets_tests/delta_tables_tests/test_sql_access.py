@@ -4,6 +4,7 @@ MERGE, the table version and whether a table exists."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from mlvp_assets.delta_tables import append, read_table, table_exists, table_version, upsert
 
@@ -38,4 +39,16 @@ def test_upsert_updates_inserts_and_deletes_only_the_unmatched_rows_it_is_told_t
 
     rows = sorted(tuple(row) for row in read_table(spark, path).collect())
     assert rows == [(1, DAY_1, "A"), (3, DAY_2, "c"), (4, DAY_1, "d")]
+    assert table_version(spark, path) == 1
+
+
+def test_a_relative_root_works_as_dev_uses_it(spark, tmp_path):
+    # dev's storage root is the relative "data"; Delta's SQL path identifiers must be absolute.
+    # (Relative to the working directory, which the JVM shares with this process.)
+    path = os.path.relpath(tmp_path / "warehouse" / "unseen")
+    assert not os.path.isabs(path)
+    upsert(spark, spark.createDataFrame([(1, DAY_1, "a")], SCHEMA), path, keys=("listing_id", "landing_date"))
+    upsert(spark, spark.createDataFrame([(1, DAY_1, "b")], SCHEMA), path, keys=("listing_id", "landing_date"))
+
+    assert [tuple(row) for row in read_table(spark, path).collect()] == [(1, DAY_1, "b")]
     assert table_version(spark, path) == 1

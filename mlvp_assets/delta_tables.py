@@ -80,8 +80,9 @@ def read_partition(spark: SparkSession, path: str, day: dt.date) -> DataFrame:
 # Two runs of different days may write the same table at once (two processes, or a cluster's
 # drivers). Delta serialises their commits and, when it cannot prove that the loser's reads and
 # writes are disjoint from what the winner committed, fails the loser with one of these (classes of
-# io.delta.exceptions; in Python, delta.exceptions.captured classes, a Py4JJavaError or, over Spark
-# Connect, a pyspark.errors exception whose message names them). The day's rows are not written
+# io.delta.exceptions; in Python, delta.exceptions.captured classes or a Py4JJavaError naming
+# them, and, over Spark Connect, a pyspark.errors exception whose message carries the error
+# condition, ``[DELTA_CONCURRENT_APPEND.WITHOUT_HINT] ...``). The day's rows are not written
 # then, so doing the whole operation again on the new snapshot is correct: a replaceWhere replaces
 # its own day again, a MERGE merges again, an append appends once. ``DELTA_PATH_EXISTS`` is the
 # first creation of a table lost to a concurrent writer (``upsert`` creates a missing table
@@ -94,6 +95,14 @@ CONFLICTS = (
     "ConcurrentTransactionException",
     "ConcurrentDeleteReadException",
     "ConcurrentDeleteDeleteException",
+    # The same conflicts by their error conditions (Delta's error/delta-error-classes.json).
+    "DELTA_CONCURRENT_APPEND",
+    "DELTA_CONCURRENT_WRITE",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
+    "DELTA_CONCURRENT_TRANSACTION",
+    "DELTA_CONCURRENT_DELETE_READ",
+    "DELTA_CONCURRENT_DELETE_DELETE",
     "DELTA_PATH_EXISTS",
 )
 COMMIT_ATTEMPTS = 8

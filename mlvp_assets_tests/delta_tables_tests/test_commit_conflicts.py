@@ -21,6 +21,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from mlvp_assets import delta_tables
 from mlvp_assets.delta_tables import append, conflict_of, read_table, upsert
 
 DAY_1, DAY_2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
@@ -105,3 +106,58 @@ def test_the_retried_merge_lands_and_the_retry_is_logged(spark, log_table, tmp_p
     retries = [r.getMessage() for r in caplog.records if "Delta commit conflict" in r.getMessage()]
     assert len(retries) == 1, retries
     assert "ConcurrentAppendException" in retries[0] and log_table in retries[0], retries
+
+
+@pytest.mark.parametrize(
+    ("error", "conflict"),
+    [
+        # Over Spark Connect only the message says what happened: its error condition.
+        (
+            RuntimeError("[DELTA_CONCURRENT_APPEND.WITHOUT_HINT] Transaction conflict detected."),
+            "DELTA_CONCURRENT_APPEND",
+        ),
+        # A Py4JJavaError that delta.exceptions did not convert names the Java class.
+        (
+            RuntimeError(
+                "An error occurred while calling o91.save.\n"
+                ": io.delta.exceptions.ProtocolChangedException: ..."
+            ),
+            "ProtocolChangedException",
+        ),
+        (
+            RuntimeError("[DELTA_PATH_EXISTS] Cannot write to already existent path file:/x"),
+            "DELTA_PATH_EXISTS",
+        ),
+        (RuntimeError("[DELTA_TABLE_NOT_FOUND] Delta table `x` doesn't exist."), None),
+        (ValueError("expected a row, the DataFrame is empty"), None),
+    ],
+)
+def test_conflicts_are_recognised_by_class_or_error_condition(error, conflict):
+    assert conflict_of(error) == conflict
+
+
+def test_a_conflict_that_never_resolves_is_raised_after_the_last_attempt(monkeypatch):
+    monkeypatch.setattr(delta_tables, "BACKOFF_FIRST_SECONDS", 0.0)
+    attempts = []
+
+    @delta_tables.retry_on_conflict
+    def always_loses(path: str) -> None:
+        attempts.append(path)
+        raise RuntimeError("[DELTA_CONCURRENT_WRITE] a concurrent transaction has written new data")
+
+    with pytest.raises(RuntimeError, match="DELTA_CONCURRENT_WRITE"):
+        always_loses("/warehouse/t")
+    assert len(attempts) == delta_tables.COMMIT_ATTEMPTS
+
+
+def test_other_errors_are_not_retried():
+    attempts = []
+
+    @delta_tables.retry_on_conflict
+    def fails(path: str) -> None:
+        attempts.append(path)
+        raise ValueError("not a conflict")
+
+    with pytest.raises(ValueError, match="not a conflict"):
+        fails("/warehouse/t")
+    assert attempts == ["/warehouse/t"]

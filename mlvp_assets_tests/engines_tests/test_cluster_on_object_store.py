@@ -9,9 +9,9 @@ README's commands; their row counts must equal the test environment's for the sa
 One test for the cluster and the object store together, as production runs. Measured on two
 cores: every Spark application on the cluster pays a fixed start (driver JVM, executor, the JARs
 and the Python environment shipped to it) before its work, and the history is four applications
-and a probe. A day's ``medallion_job`` took 298 s with the bucket and 330 s with a local root
-under the same load (the hadoop-aws JARs add about 20 s of fetching per application, within the
-noise). Running the history once more on a cluster with a local root would add four applications
+and a probe. The two ``medallion_job`` days took 298 and 369 s with the bucket, 330 and 283 s
+with a local root, under the same load (the hadoop-aws JARs add about 20 s of fetching per
+application, within the noise). Running the history once more on a cluster with a local root would add four applications
 and cover no code this run misses.
 """
 

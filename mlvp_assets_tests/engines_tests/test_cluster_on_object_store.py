@@ -11,8 +11,8 @@ cores: every Spark application on the cluster pays a fixed start (driver JVM, ex
 and the Python environment shipped to it) before its work, and the history is four applications
 and a probe. The two ``medallion_job`` days took 298 and 369 s with the bucket, 330 and 283 s
 with a local root, under the same load (the hadoop-aws JARs add about 20 s of fetching per
-application, within the noise). Running the history once more on a cluster with a local root would add four applications
-and cover no code this run misses.
+application, within the noise). Running the history once more on a cluster with a local root
+would add four applications and cover no code this run misses.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ The training assets are not partitioned: ``training_set`` snapshots every gold p
 """
 
 import datetime as dt
+from typing import Any
 
 import dagster as dg
-from dagster_mlflow.resources import MlFlow
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -185,8 +185,9 @@ def price_model(
     spark: DeltaSparkResource,
     storage: StorageResource,
     # dagster-mlflow starts the tracked MLflow run this asset logs into when it is initialised;
-    # registering goes through the registry resource, as every registry reader does.
-    mlflow: dg.ResourceParam[MlFlow],
+    # registering goes through the registry resource, as every registry reader does. Its value
+    # (dagster-mlflow's MlFlow) is not used here, and naming its class would import MLflow.
+    mlflow: dg.ResourceParam[Any],
     model_registry: ModelRegistryResource,
 ) -> dg.MaterializeResult:
     session = spark.spark_session

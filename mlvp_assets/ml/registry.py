@@ -13,16 +13,16 @@ Aliases, not stages: MLflow 3 deprecates stages. ``models:/<name>@champion`` is 
 from __future__ import annotations
 
 import dataclasses
-
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
-from mlflow.models.model import ModelInfo
-from mlflow.protos.databricks_pb2 import ALREADY_EXISTS, RESOURCE_ALREADY_EXISTS, ErrorCode
-from mlflow.tracking import MlflowClient
-from pyspark.ml import PipelineModel
+from typing import TYPE_CHECKING
 
 from mlvp_assets.ml.spark_model import load_spark_model
 from mlvp_assets.ml.training import Metrics
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.models.model import ModelInfo
+    from mlflow.tracking import MlflowClient
+    from pyspark.ml import PipelineModel
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -47,6 +47,9 @@ def register_challenger(
 ) -> ModelVersion:
     """Register the logged ``model`` as a new version of ``name`` (created if needed), alias
     ``challenger``."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import ALREADY_EXISTS, RESOURCE_ALREADY_EXISTS, ErrorCode
+
     try:
         client.create_registered_model(name)
     except MlflowException as error:

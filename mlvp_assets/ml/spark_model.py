@@ -26,22 +26,25 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow.artifacts
-import mlflow.spark
-from mlflow.environment_variables import MLFLOW_DFS_TMP
-from mlflow.models import Model, ModelSignature
-from mlflow.models.model import ModelInfo
 from pyspark.ml import PipelineModel
 
 from mlvp_assets import files
+
+if TYPE_CHECKING:
+    from mlflow.models import Model, ModelSignature
+    from mlflow.models.model import ModelInfo
+
+# MLflow is imported by the functions that use it, so that building the definitions does not.
 
 SPARK_MODEL_DATA = "sparkml"  # the model folder's sub-folder of Spark ML files, as mlflow.spark names it
 
 
 def staging_root() -> str:
     """Where Spark writes and reads the pipeline's files on their way to and from MLflow."""
+    from mlflow.environment_variables import MLFLOW_DFS_TMP
+
     return MLFLOW_DFS_TMP.get()
 
 
@@ -67,6 +70,8 @@ def save_model(
 ) -> None:
     """The flavour's ``save_model``, which ``Model._log_v2`` calls with a local ``path``: the
     pipeline's files through ``staging_dir``, then MLflow's Spark flavour metadata."""
+    import mlflow.spark
+
     with _staged(staging_dir) as staged:
         spark_model.write().overwrite().save(staged)
         files.copy_tree(staged, os.path.join(path, SPARK_MODEL_DATA))
@@ -92,6 +97,8 @@ def log_spark_model(
 ) -> ModelInfo:
     """Log ``model`` into the active run under ``artifact_path``, as ``mlflow.spark.log_model``
     does, staging its files in ``staging_dir`` (default :func:`staging_root`)."""
+    from mlflow.models import Model
+
     return Model._log_v2(
         artifact_path=artifact_path,
         flavor=sys.modules[__name__],
@@ -110,6 +117,10 @@ def load_spark_model(model_uri: str, tracking_uri: str, staging_dir: str | None 
     """The pipeline of the MLflow model at ``model_uri``: downloaded from ``tracking_uri``'s
     artifact store, staged in ``staging_dir`` (default :func:`staging_root`) and loaded by Spark,
     which reads it whole (the staged copy is deleted afterwards)."""
+    import mlflow.artifacts
+    import mlflow.spark
+    from mlflow.models import Model
+
     with tempfile.TemporaryDirectory(prefix="mlvp-model-") as local:
         model_dir = mlflow.artifacts.download_artifacts(
             artifact_uri=model_uri, dst_path=local, tracking_uri=tracking_uri

@@ -14,18 +14,11 @@ import functools
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import hyperopt
-import mlflow
 import numpy as np
 import pandas as pd
 import pyspark
-from hyperopt import hp
-from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, StrMethodFormatter
-from mlflow.models import ModelSignature, infer_signature
-from mlflow.models.model import ModelInfo
 from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -46,6 +39,14 @@ from mlvp_assets.ml.features import (
 )
 from mlvp_assets.ml.spark_model import log_spark_model
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from mlflow.models import ModelSignature
+    from mlflow.models.model import ModelInfo
+
+# hyperopt, MLflow and matplotlib (about 4 s of imports) are imported by the functions that use
+# them: the training config's defaults live here, and building the definitions reads them.
 
 SPLIT_COLUMN = "split"
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
@@ -183,6 +184,8 @@ class SearchSpace:
     max_bins: tuple[int, int] = (40, 64)
 
     def hyperopt_space(self) -> dict[str, object]:
+        from hyperopt import hp
+
         def integer(label: str, bounds: tuple[int, int]) -> object:
             low, high = bounds
             if low > high:
@@ -269,6 +272,9 @@ def tune_price_model(
     ``Trials``, not ``SparkTrials``: every evaluation fits a Spark ML pipeline from the driver,
     which ``SparkTrials`` (a Python function shipped to executors) cannot do.
     """
+    import hyperopt
+    import mlflow
+
     if settings.max_evals < 1:
         raise ValueError(f"max_evals must be at least 1, got {settings.max_evals}")
     price_cap = price_cap_for(train, settings.price_cap_quantile)
@@ -403,6 +409,8 @@ def feature_importance_table(model: PipelineModel) -> pd.DataFrame:
 
 
 def feature_importance_figure(table: pd.DataFrame) -> Figure:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7, 7))
     axes = figure.subplots()
     ordered = table.sort_values("importance")
@@ -415,6 +423,9 @@ def feature_importance_figure(table: pd.DataFrame) -> Figure:
 
 def predicted_vs_actual_figure(predictions: pd.DataFrame) -> Figure:
     """Log-log scatter of test predictions against prices, with the line of perfect prediction."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter, StrMethodFormatter
+
     figure = Figure(figsize=(6, 6))
     axes = figure.subplots()
     axes.scatter(predictions[TARGET], predictions[PREDICTION], s=6, alpha=0.4)
@@ -439,6 +450,8 @@ def scored_rows(model: PipelineModel, rows: DataFrame) -> pd.DataFrame:
 
 def model_signature(model: PipelineModel, example_rows: DataFrame) -> tuple[pd.DataFrame, ModelSignature]:
     """An input example (the feature columns only) and the signature: features in, price out."""
+    from mlflow.models import infer_signature
+
     example = example_rows.select(*FEATURE_COLUMNS)
     predictions = model.transform(example).select(PREDICTION).toPandas()[PREDICTION]
     example_pandas = example.toPandas()
@@ -450,6 +463,8 @@ def model_signature(model: PipelineModel, example_rows: DataFrame) -> tuple[pd.D
 def model_pip_requirements() -> list[str]:
     """Given explicitly: otherwise MLflow infers them by loading the model in a subprocess,
     which for a Spark model starts a second JVM and takes many seconds."""
+    import mlflow
+
     return [f"mlflow=={mlflow.__version__}", f"pyspark=={pyspark.__version__}"]
 
 
@@ -460,6 +475,8 @@ def log_trained_model(
     tags: dict[str, str] | None = None,
 ) -> ModelInfo:
     """Record the training in the active run: parameters, metrics, tables, plots and the model."""
+    import mlflow
+
     train, _, test = split_frames(training_set)
     mlflow.set_tags(tags or {})
     mlflow.log_params(

@@ -27,10 +27,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from evidently import DataDefinition, Dataset, Report
-from evidently.core.report import Snapshot
-from evidently.metrics import ValueDrift
-from evidently.presets import DataDriftPreset
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -41,6 +37,11 @@ from mlvp_assets.schema import LISTING_ID
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+    from evidently import Report
+    from evidently.core.report import Snapshot
+
+# Evidently (about 4 s to import) is imported by the functions that run a report: the drift
+# checks read this module's dataclasses when the definitions are built.
 
 # The day's predictions, read as prices, against the training prices (the original's comparison).
 PREDICTION_AS_PRICE = "prediction_as_price"
@@ -88,8 +89,17 @@ def _value_drifts(snapshot: Snapshot) -> dict[str, ColumnDrift]:
 
 
 def _run(
-    report: Report, reference: pd.DataFrame, current: pd.DataFrame, definition: DataDefinition
+    report: Report,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numerical_columns: Sequence[str],
+    categorical_columns: Sequence[str] = (),
 ) -> Snapshot:
+    from evidently import DataDefinition, Dataset
+
+    definition = DataDefinition(
+        numerical_columns=list(numerical_columns), categorical_columns=list(categorical_columns)
+    )
     with warnings.catch_warnings():
         # scipy's chi-square divides by zero for a category absent from the reference (a new
         # neighbourhood); Evidently's verdict for it is right, the warning is noise.
@@ -113,20 +123,18 @@ class DataDrift:
     current_rows: int
 
 
-FEATURES_DEFINITION = DataDefinition(
-    numerical_columns=list(NUMERIC_FEATURES), categorical_columns=list(CATEGORICAL_FEATURES)
-)
-
-
 def data_drift(
     reference: pd.DataFrame, current: pd.DataFrame, drift_share: float
 ) -> tuple[Snapshot, DataDrift]:
     """Evidently's DataDriftPreset over the model's features of ``current`` against ``reference``."""
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
     if not 0 < drift_share <= 1:
         raise ValueError(f"drift_share must be in (0, 1], got {drift_share}")
     features = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
     report = Report([DataDriftPreset(columns=features, drift_share=drift_share)], include_tests=True)
-    snapshot = _run(report, reference[features], current[features], FEATURES_DEFINITION)
+    snapshot = _run(report, reference[features], current[features], NUMERIC_FEATURES, CATEGORICAL_FEATURES)
     columns = _value_drifts(snapshot)
     missing = sorted(set(features) - set(columns))
     if missing:
@@ -240,13 +248,16 @@ def model_drift(
     """``reference``: the training set's prices and the model's predictions of them; ``current``:
     the day's prices and predictions (both samples with the columns ``price`` and ``prediction``);
     ``day``: the error over all the day's priced predictions (:func:`day_error`)."""
+    from evidently import Report
+    from evidently.metrics import ValueDrift
+
     if error_tolerance < 0:
         raise ValueError(f"error_tolerance must be >= 0, got {error_tolerance}")
     columns = [PREDICTION, TARGET, PREDICTION_AS_PRICE]
     reference = reference.assign(**{PREDICTION_AS_PRICE: reference[TARGET]})[columns]
     current = current.assign(**{PREDICTION_AS_PRICE: current[PREDICTION]})[columns]
     report = Report([ValueDrift(column=column) for column in columns], include_tests=True)
-    snapshot = _run(report, reference, current, DataDefinition(numerical_columns=columns))
+    snapshot = _run(report, reference, current, numerical_columns=columns)
     drifts = _value_drifts(snapshot)
     return snapshot, ModelDrift.measure(
         prediction=drifts[PREDICTION],

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -22,6 +21,9 @@ from mlvp_assets.delta_tables import single_row
 from mlvp_assets.ml.features import NUMERIC_FEATURES, PREDICTION, TARGET, category_labels
 from mlvp_assets.ml.registry import CHAMPION, load_version
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 UNSEEN_FEATURES = "unseen_features"  # map: column -> the value the model did not know
 MISSING_VALUE = "<missing>"
@@ -52,6 +54,8 @@ class Champion:
 
 def champion_version(client: MlflowClient, name: str) -> tuple[str, str]:
     """(version, run id) of the champion; fails saying how to get one when there is none."""
+    from mlflow.exceptions import MlflowException
+
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as error:

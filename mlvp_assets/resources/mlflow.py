@@ -24,18 +24,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import mlflow
-from dagster_mlflow import mlflow_tracking
-from dagster_mlflow.resources import CONFIG_SCHEMA as MLFLOW_TRACKING_CONFIG_SCHEMA
-from mlflow.entities import RunStatus
-from mlflow.tracking import MlflowClient
 from pydantic import Field
 
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.settings import MLFLOW_DFS_TMP, MLFLOW_TRACKING_URI
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+# MLflow (and dagster-mlflow, which imports it) is imported where a step uses it: building the
+# definitions, which dagster dev and every run do, would otherwise pay about 2 s for it.
 
 MLFLOW_RESOURCE_KEY = "mlflow"
 LOCAL_ENVS = ("dev", "test")
@@ -63,6 +64,8 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_location: str) -> s
     """The id of experiment ``name``, created with ``artifact_location`` if it does not exist."""
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from mlflow.tracking import MlflowClient
+
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
@@ -71,8 +74,14 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_location: str) -> s
 
 
 @dg.resource(
+    # The part of dagster-mlflow's configuration this project sets (its schema lives in the module
+    # that imports mlflow), plus the experiment's artifact location.
     config_schema={
-        **MLFLOW_TRACKING_CONFIG_SCHEMA,
+        "experiment_name": dg.Field(dg.StringSource, description="MLflow experiment name."),
+        "mlflow_tracking_uri": dg.Field(
+            dg.Noneable(dg.StringSource), default_value=None, is_required=False, description="Tracking URI."
+        ),
+        "extra_tags": dg.Field(dg.Permissive(), description="Tags set on the MLflow run."),
         "artifact_location": dg.Field(
             dg.Noneable(dg.StringSource),
             default_value=None,
@@ -86,6 +95,9 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_location: str) -> s
     ),
 )
 def mlflow_tracking_with_artifact_location(init_context: dg.InitResourceContext) -> Iterator[Any]:
+    import mlflow
+    from dagster_mlflow import mlflow_tracking
+
     config = init_context.resource_config
     if config["artifact_location"]:
         ensure_experiment(
@@ -126,6 +138,9 @@ def mlflow_resource_for(env: str, storage_root: str | None = None) -> dg.Resourc
 def run_marked_failed_on_error() -> Iterator[None]:
     """Mark the active MLflow run FAILED if the block raises (Dagster catches step errors, so
     dagster-mlflow's own teardown never sees them)."""
+    import mlflow
+    from mlflow.entities import RunStatus
+
     try:
         yield
     except BaseException:
@@ -136,6 +151,8 @@ def run_marked_failed_on_error() -> Iterator[None]:
 
 def active_run_id() -> str:
     """The MLflow run dagster-mlflow started for this Dagster run."""
+    import mlflow
+
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError(
@@ -167,12 +184,16 @@ class ModelRegistryResource(dg.ConfigurableResource):
     )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        import mlflow
+
         mlflow.set_tracking_uri(self.tracking_uri)
         if self.dfs_tmp:
             # MLflow reads only the environment for it; training and scoring both hold this resource.
             MLFLOW_DFS_TMP.export(self.dfs_tmp)
 
     def client(self) -> MlflowClient:
+        from mlflow.tracking import MlflowClient
+
         return MlflowClient(tracking_uri=self.tracking_uri)
 
 

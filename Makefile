@@ -1,7 +1,7 @@
 # Two commands on a fresh machine (Java 17 is the only prerequisite):
 #   make demo   install, simulate three landing days, materialize the graph for them
 #   make test   install, run the test suite
-#   make test-engines  the tests against real engines (a Spark cluster, Spark Connect, S3), CI's next stage
+#   make test-engines  the tests against real engines (a Spark cluster, Spark Connect, S3), CI runs them after make test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

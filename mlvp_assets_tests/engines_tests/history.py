@@ -86,6 +86,23 @@ def table_counts(spark, table_path: Callable[[str], str]) -> Counts:
     return counts
 
 
+def history_counts(counts: Counts) -> Counts:
+    """``counts`` restricted to the history's days (a table's other days are none of its business)."""
+    return {
+        table: {day: rows for day, rows in by_day.items() if day in DAYS} for table, by_day in counts.items()
+    }
+
+
+def assert_counts_equal_the_reference(engine: Counts, reference: Counts) -> None:
+    """The engine's rows per table and day over the history equal the test environment's, and the
+    reference covers what the jobs write: gold for every day, predictions and drift for the daily day."""
+    engine, reference = history_counts(engine), history_counts(reference)
+    assert reference[GOLD_TABLE].keys() == set(DAYS)
+    assert reference[PREDICTIONS_TABLE].keys() == {DAILY_DAY}
+    assert reference[DATA_DRIFT_LOG].keys() == reference[MODEL_DRIFT_LOG].keys() == {DAILY_DAY}
+    assert engine == reference
+
+
 @dataclasses.dataclass(frozen=True)
 class Reference:
     counts: Counts

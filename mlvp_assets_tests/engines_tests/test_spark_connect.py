@@ -24,7 +24,12 @@ from mlvp_assets.resources.mlflow import airbnb_price_name
 from mlvp_assets.resources.spark import delta_maven_coordinate
 from mlvp_assets_tests.engines_tests.conftest import REPO_ROOT, driver_environment, run_probe, run_process
 from mlvp_assets_tests.engines_tests.connect_server import connect_server_command, running_connect_server
-from mlvp_assets_tests.engines_tests.history import DAILY_DAY, DAYS, RUNS, Counts, run_label
+from mlvp_assets_tests.engines_tests.history import (
+    RUNS,
+    Counts,
+    assert_counts_equal_the_reference,
+    run_label,
+)
 from mlvp_assets_tests.engines_tests.servers import (
     BIN,
     LOOPBACK,
@@ -127,23 +132,13 @@ def connect_history(history, tmp_path_factory) -> ConnectHistory:
     )
 
 
-def _selected(counts: Counts) -> Counts:
-    return {
-        table: {day: rows for day, rows in by_day.items() if day in DAYS} for table, by_day in counts.items()
-    }
-
-
 def test_row_counts_equal_the_test_environment(connect_history, local_reference):
-    reference, connect = _selected(local_reference["counts"]), _selected(connect_history.counts)
     print(
         f"\nlocal seconds {local_reference['seconds']}\nSpark Connect seconds {connect_history.seconds} "
         f"(server start {connect_history.server_start_seconds} s)",
         file=sys.stderr,
     )
-    assert reference["gold_listings"].keys() == set(DAYS)
-    assert reference["daily_predictions"].keys() == {DAILY_DAY}
-    assert reference["data_drift_log"].keys() == reference["model_drift_log"].keys() == {DAILY_DAY}
-    assert connect == reference
+    assert_counts_equal_the_reference(connect_history.counts, local_reference["counts"])
 
 
 def test_every_run_was_a_session_of_the_connect_server(connect_history):

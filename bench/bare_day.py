@@ -181,7 +181,9 @@ def silver(day: Day) -> None:
         RuleResult(DUPLICATE_RULE, LISTING_ID, Action.DEDUPLICATE, duplicates_removed, bronze_count)
     )
     record_rule_results(day.spark, day.path(DATA_QUALITY_LOG), day.day, SILVER_TABLE, results)
-    day.checks["row_accounting_balances"] = bronze_count == silver_count + quarantine_count + duplicates_removed
+    day.checks["row_accounting_balances"] = (
+        bronze_count == silver_count + quarantine_count + duplicates_removed
+    )
     day.checks["silver_listings_match_contract"] = not contract_errors(SilverListing, silver_rows)
 
 

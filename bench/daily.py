@@ -251,7 +251,7 @@ class Bench:
         simulate_landing(
             state / "root", self.day0, days=days + 1, rows_per_day=self.rows, error_rates=error_rates
         )
-        big = self.base / "big_day"
+        big = self.base / "big_landing"
         simulate_landing(big, self.day(1), days=1, rows_per_day=big_rows, error_rates=error_rates)
         medallion = self.bare(state, [self.day0], through="gold")
         training = run([sys.executable, "-c", TRAINING], self.env(state), self.log)
@@ -439,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             copy = bench.copy(state, "big_day")
             landing = copy / "root" / "landing" / bench.day(1).isoformat()
             shutil.rmtree(landing)
-            shutil.copytree(base / "big_day" / "landing" / bench.day(1).isoformat(), landing)
+            shutil.copytree(base / "big_landing" / "landing" / bench.day(1).isoformat(), landing)
             timed = bench.daily_job(copy, bench.day(1))
             shutil.rmtree(copy)
             return {

@@ -7,27 +7,22 @@ Dagster instance.
 
 import datetime as dt
 import hashlib
-import json
-from collections.abc import Mapping
+import time
+from collections.abc import Collection, Mapping
 
 import dagster as dg
 
-from mlvp_assets.automation.landing_zone import LandedFile, list_landing_files
+from mlvp_assets.automation.landing_zone import LandedFile, LandingCursor, cursor_after, list_landing_files
 from mlvp_assets.jobs import daily_job, training_job
 from mlvp_assets.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
 from mlvp_assets.partitions import daily_partitions
 from mlvp_assets.resources.storage import StorageResource
 
+# Materialization records read per request to the instance.
+_PAGE = 100
+
 # Metadata key of each monitoring asset that says whether its day drifted.
 DRIFT_FLAGS: Mapping[str, str] = {DATA_DRIFT_REPORT: "dataset_drift", MODEL_DRIFT_REPORT: "model_drift"}
-
-
-def _cursor_keys(cursor: str | None) -> set[str]:
-    """The file keys a cursor remembers. Cursors written before the listing named local files as
-    ``file:`` URIs held bare paths; reading them in the new form keeps those files seen, so an
-    upgrade does not request a run for every day again."""
-    keys = set(json.loads(cursor)) if cursor else set()
-    return {f"file:{key}" if key.startswith("/") else key for key in keys}
 
 
 def _run_key(day: str, files: list[LandedFile]) -> str:
@@ -46,60 +41,94 @@ def _run_key(day: str, files: list[LandedFile]) -> str:
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
+    listed_at_ns = time.time_ns()  # before listing: a file that lands during the listing is newer
     listing = list_landing_files(storage.landing_root)
-    seen = _cursor_keys(context.cursor)
-    new_by_day: dict[str, list[LandedFile]] = {}
-    for file in listing.files:
-        if file.key not in seen:
-            new_by_day.setdefault(file.day, []).append(file)
     if listing.ignored_folders:
         context.log.warning(
             f"ignored landing folders whose name is not a date: {', '.join(listing.ignored_folders)}"
         )
     valid_days = set(daily_partitions.get_partition_keys())
-    requests: list[dg.RunRequest] = []
-    requested_keys: set[str] = set()
-    for day, files in sorted(new_by_day.items()):
-        if day not in valid_days:
-            context.log.warning(
-                f"landing folder {day} is outside the daily partitions; its {len(files)} file(s) wait"
-            )
+    taken = LandingCursor.from_json(context.cursor)
+    new_by_day: dict[str, list[LandedFile]] = {}
+    for file in listing.files:
+        if file.day not in valid_days:
             continue
-        requests.append(
-            dg.RunRequest(
-                partition_key=day, run_key=_run_key(day, files), tags={"mlvp/new_files": str(len(files))}
-            )
+        if taken.is_new(file):
+            new_by_day.setdefault(file.day, []).append(file)
+    for day in sorted({file.day for file in listing.files} - valid_days):
+        waiting = sum(file.day == day for file in listing.files)
+        context.log.warning(
+            f"landing folder {day} is outside the daily partitions; its {waiting} file(s) wait"
         )
-        requested_keys.update(file.key for file in files)
-    # Remember only files still there, so the cursor does not grow with deleted history.
-    cursor = json.dumps(sorted((seen | requested_keys) & {file.key for file in listing.files}))
+    requests = [
+        dg.RunRequest(
+            partition_key=day, run_key=_run_key(day, files), tags={"mlvp/new_files": str(len(files))}
+        )
+        for day, files in sorted(new_by_day.items())
+    ]
+    # Files of days outside the partitions are not remembered: once their day is a partition (the
+    # future one some day), they are new.
+    partition_files = [file for file in listing.files if file.day in valid_days]
+    cursor = cursor_after(partition_files, listed_at_ns).to_json()
     if not requests:
         return dg.SensorResult(
             skip_reason=(
                 f"no new landing files under {storage.landing_root} "
-                f"({len(listing.files)} file(s) already seen)"
+                f"({len(partition_files)} file(s) already seen)"
             ),
             cursor=cursor,
         )
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
-def drift_flags_by_day(instance: dg.DagsterInstance, limit: int = 500) -> dict[str, dict[str, bool]]:
-    """day -> {asset: drifted} from the latest materialization of each monitoring asset per day."""
-    flags: dict[str, dict[str, bool]] = {}
-    for asset, key in DRIFT_FLAGS.items():
-        records = instance.fetch_materializations(dg.AssetKey(asset), limit=limit).records  # newest first
-        for record in records:
+def _latest_flags(
+    instance: dg.DagsterInstance, asset: str, key: str, days: Collection[str]
+) -> dict[str, bool]:
+    """day -> ``key``'s value in the latest materialization of ``asset`` for that day that has it."""
+    flags: dict[str, bool] = {}
+    records_filter = dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=sorted(days))
+    cursor = None
+    while len(flags) < len(days):
+        # Newest first, only these days' records: a re-run day adds records, a backfill of other days none.
+        page = instance.fetch_materializations(records_filter, limit=_PAGE, cursor=cursor)
+        for record in page.records:
             materialization = record.asset_materialization
-            if (
-                materialization is None
-                or materialization.partition is None
-                or key not in materialization.metadata
-            ):
+            if materialization is None or materialization.partition is None:
                 continue
-            flags.setdefault(materialization.partition, {}).setdefault(
-                asset, bool(materialization.metadata[key].value)
-            )
+            if key in materialization.metadata and materialization.partition not in flags:
+                flags[materialization.partition] = bool(materialization.metadata[key].value)
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return flags
+
+
+def drift_flags_by_day(
+    instance: dg.DagsterInstance, after: str | None = None, newest: int | None = None
+) -> dict[str, dict[str, bool]]:
+    """day -> {asset: drifted} from the latest materialization of each monitoring asset per day.
+
+    Read by partition, not from the newest events: only days after ``after``, newest first, until
+    ``newest`` days with a flag are found (every day when None). So a backfill of old days, however
+    large, cannot push the recent days out of what is read.
+    """
+    materialized = {
+        asset: {
+            day
+            for day in instance.get_materialized_partitions(dg.AssetKey(asset))
+            if after is None or day > after
+        }
+        for asset in DRIFT_FLAGS
+    }
+    candidates = sorted(set().union(*materialized.values()), reverse=True)
+    batch = max(newest or len(candidates), 1)
+    flags: dict[str, dict[str, bool]] = {}
+    while candidates and (newest is None or len(flags) < newest):
+        days, candidates = candidates[:batch], candidates[batch:]
+        for asset, key in DRIFT_FLAGS.items():
+            asked = [day for day in days if day in materialized[asset]]
+            for day, drifted in _latest_flags(instance, asset, key, asked).items():
+                flags.setdefault(day, {})[asset] = drifted
     return flags
 
 
@@ -143,11 +172,9 @@ def build_drift_retrain_sensor(
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
     def drift_retrain_sensor(context: dg.SensorEvaluationContext):
-        flags = drift_flags_by_day(context.instance)
-        if context.cursor:
-            # Days of a streak that already requested retraining do not count again: persistent
-            # drift then retrains every `consecutive_days` days, not on every day after the first streak.
-            flags = {day: flag for day, flag in flags.items() if day > context.cursor}
+        # Days of a streak that already requested retraining (up to the cursor) do not count again:
+        # persistent drift then retrains every `consecutive_days` days, not every day after a streak.
+        flags = drift_flags_by_day(context.instance, after=context.cursor or None, newest=consecutive_days)
         last_day, reason = retraining_decision(flags, consecutive_days)
         if last_day is None:
             since = f" after {context.cursor} (retraining was already requested for the streak ending then)"

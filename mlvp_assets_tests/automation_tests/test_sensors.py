@@ -10,6 +10,7 @@ import textwrap
 import dagster as dg
 import pytest
 
+from mlvp_assets.automation.landing_zone import LandingCursor
 from mlvp_assets.automation.sensors import (
     DRIFT_FLAGS,
     build_drift_retrain_sensor,
@@ -22,7 +23,7 @@ from mlvp_assets.names import DATA_DRIFT_REPORT, MODEL_DRIFT_REPORT
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.settings import RETRAIN_AFTER_DRIFTED_DAYS
 
-from .landing import drop, uri
+from .landing import FIXED_MTIME_NS, drop, uri
 
 RUN_CONFIG = {"ops": {"price_model": {"config": {"max_evals": 2}}}}
 
@@ -60,6 +61,20 @@ def requested(data) -> list[tuple[str, str]]:
     return [(request.partition_key, request.tags["mlvp/new_files"]) for request in data.run_requests]
 
 
+def remembered(cursor: str) -> set[str]:
+    """The files a cursor remembers, as ``<day>/<name>|<size>|<modification time>``."""
+    days = LandingCursor.from_json(cursor).days
+    return {f"{day}/{entry}" for day, entries in days.items() for entry in entries}
+
+
+def remembered_paths(cursor: str) -> set[str]:
+    return {entry.split("|")[0] for entry in remembered(cursor)}
+
+
+def landing_relative(path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
 # --- landing_zone_sensor --------------------------------------------------------------------------
 
 
@@ -73,14 +88,19 @@ def test_a_gzip_drop_requests_a_run_and_other_files_alone_do_not(landing_tick, t
     assert requested(tick) == [("2026-01-02", "1")]
 
 
-def test_a_cursor_of_bare_local_paths_from_before_file_uris_keeps_its_files_seen(landing_tick, tmp_path):
-    drop(tmp_path, "2026-01-02", "a.csv")
-    current = landing_tick(tmp_path)
-    old_form = json.dumps([key.removeprefix("file:") for key in json.loads(current.cursor)])
+@pytest.mark.parametrize("named_as", [uri, str], ids=["file URIs", "bare local paths"])
+def test_a_cursor_of_the_old_form_keeps_its_files_seen(landing_tick, tmp_path, named_as):
+    """The old cursor was the key (path, size, modification time) of every file seen; before the
+    listing named local files as ``file:`` URIs, the path was bare."""
+    seen = drop(tmp_path, "2026-01-02", "a.csv")
+    old_form = json.dumps([f"{named_as(seen)}|{seen.stat().st_size}|{FIXED_MTIME_NS}"])
+    drop(tmp_path, "2026-01-03", "a.csv")
 
     tick = landing_tick(tmp_path, cursor=old_form)
+    after = landing_tick(tmp_path, cursor=tick.cursor)
 
-    assert tick.run_requests == [] and "1 file(s) already seen" in tick.skip_message
+    assert requested(tick) == [("2026-01-03", "1")]
+    assert after.run_requests == [] and "2 file(s) already seen" in after.skip_message
 
 
 def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
@@ -96,9 +116,7 @@ def test_first_tick_requests_one_run_per_day_with_files(landing_tick, tmp_path):
     assert first.skip_message is None
     assert requested(first) == [("2026-01-02", "2"), ("2026-01-03", "1")]
     assert all(request.job_name in (None, "daily_job") for request in first.run_requests)
-    assert sorted(key.split("|")[0] for key in json.loads(first.cursor)) == sorted(
-        uri(path) for path in files
-    )
+    assert remembered_paths(first.cursor) == {landing_relative(path) for path in files}
     run_keys = [request.run_key for request in first.run_requests]
     assert run_keys[0].startswith("landing:2026-01-02:") and run_keys[1].startswith("landing:2026-01-03:")
     # The same files give the same run keys, so Dagster would not launch a run twice for them.
@@ -114,7 +132,7 @@ def test_a_tick_with_the_returned_cursor_skips_with_a_reason(landing_tick, tmp_p
 
     assert second.run_requests == []
     assert "no new landing files" in second.skip_message and "2 file(s) already seen" in second.skip_message
-    assert second.cursor == first.cursor
+    assert remembered(second.cursor) == remembered(first.cursor)
 
 
 def test_nothing_landed_skips_with_a_reason(landing_tick, tmp_path):
@@ -122,7 +140,7 @@ def test_nothing_landed_skips_with_a_reason(landing_tick, tmp_path):
 
     assert data.run_requests == []
     assert data.skip_message.startswith(f"no new landing files under {tmp_path}/landing")
-    assert json.loads(data.cursor) == []
+    assert remembered(data.cursor) == set()
 
 
 def test_a_new_file_in_a_seen_day_requests_that_day_once_more_and_only_once(landing_tick, tmp_path):
@@ -136,7 +154,7 @@ def test_a_new_file_in_a_seen_day_requests_that_day_once_more_and_only_once(land
 
     assert requested(second) == [("2026-01-02", "1")]
     assert second.run_requests[0].run_key not in {request.run_key for request in first.run_requests}
-    assert len(json.loads(second.cursor)) == 3
+    assert len(remembered(second.cursor)) == 3
     assert third.run_requests == [] and third.skip_message
 
 
@@ -148,7 +166,7 @@ def test_a_file_rewritten_with_new_content_is_requested_again(landing_tick, tmp_
     second = landing_tick(tmp_path, cursor=first.cursor)
 
     assert requested(second) == [("2026-01-02", "1")]
-    assert json.loads(second.cursor) != json.loads(first.cursor) and len(json.loads(second.cursor)) == 1
+    assert remembered(second.cursor) != remembered(first.cursor) and len(remembered(second.cursor)) == 1
 
 
 def test_a_deleted_file_drops_out_of_the_cursor(landing_tick, tmp_path):
@@ -160,7 +178,7 @@ def test_a_deleted_file_drops_out_of_the_cursor(landing_tick, tmp_path):
     second = landing_tick(tmp_path, cursor=first.cursor)
 
     assert second.run_requests == []
-    assert [key.split("|")[0] for key in json.loads(second.cursor)] == [uri(kept)]
+    assert remembered_paths(second.cursor) == {landing_relative(kept)}
 
 
 @pytest.mark.parametrize("outside_day", ["2025-12-31", "2099-01-01"])
@@ -174,7 +192,7 @@ def test_a_day_outside_the_partitions_requests_nothing_and_waits(landing_tick, t
     assert alone.run_requests == [] and "no new landing files" in alone.skip_message
     assert requested(beside_a_valid_day) == [("2026-01-02", "1")]
     # Not remembered: once its day is a partition (the future one some day), it is requested.
-    assert all(outside_day not in key for key in json.loads(beside_a_valid_day.cursor))
+    assert all(outside_day not in entry for entry in remembered(beside_a_valid_day.cursor))
 
 
 # --- drift_retrain_sensor -------------------------------------------------------------------------

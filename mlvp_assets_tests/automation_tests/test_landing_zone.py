@@ -64,3 +64,14 @@ def test_lists_the_simulated_landing_zone(tmp_path):
         ("2026-01-02", "listings_2026-01-02_part2.csv"),
     ]
     assert all(file.size > 0 and file.modified_ns > 0 for file in listing.files)
+
+
+def test_files_below_a_day_folder_are_not_landing_files(tmp_path):
+    drop(tmp_path, "2026-01-02", "a.csv")
+    drop(tmp_path, "2026-01-02/archive", "old.csv")
+    drop(tmp_path, "tmp/2026-01-03", "b.csv")
+
+    listing = list_landing_files(str(tmp_path / "landing"))
+
+    assert [file.path for file in listing.files] == [uri(tmp_path / "landing" / "2026-01-02" / "a.csv")]
+    assert listing.ignored_folders == ("tmp",)

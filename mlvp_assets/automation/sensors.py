@@ -1,8 +1,9 @@
 """The landing-zone sensor (Auto Loader's file discovery) and the drift-retraining sensor.
 
-Neither starts Spark: the landing sensor lists folders (:mod:`landing_zone`), the retraining
+Neither starts Spark and neither's tick grows with history: the landing sensor lists the landing
+zone and keeps a bounded cursor (:mod:`landing_zone` says what it guarantees), the retraining
 sensor reads the drift flags the monitoring assets recorded as materialization metadata in the
-Dagster instance.
+Dagster instance, per day partition, newest days first.
 """
 
 import datetime as dt
@@ -36,6 +37,8 @@ def _run_key(day: str, files: list[LandedFile]) -> str:
     description=(
         "Lists <storage root>/landing/<date>/*.csv and *.csv.gz (no Spark) and requests one daily_job run "
         "per day partition with files it has not seen (path, size and modification time), each file once. "
+        "Remembers every file of the newest days and of the last hour, not the whole history: a file "
+        "copied into an older day with an old modification time is not seen (touch it). "
         "Skips when nothing is new."
     ),
     default_status=dg.DefaultSensorStatus.STOPPED,

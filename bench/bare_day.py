@@ -18,7 +18,8 @@ the same Delta tables, reports and dashboard pages under the same storage root:
 What it leaves out is what only Dagster asks for: metadata (row counts for ``dagster/row_count``,
 column schemas, Delta versions) and the check and materialization events. A step the run would
 compute once and the assets compute twice is computed once here: the champion is loaded once and
-serves the model drift report too.
+serves the model drift report too. Steps 4 to 7 call the very functions the assets call
+(``score_day`` and :mod:`mlvp_assets.monitoring.daily`).
 
 It is the limit that ``bench/daily.py`` divides ``daily_job`` by; ``mlvp_assets_tests/bench_tests``
 checks that it writes the same rows as ``daily_job``.
@@ -47,56 +48,17 @@ from pyspark.sql import SparkSession  # noqa: E402
 
 from mlvp_assets.bronze.ingest import day_source_changes, ingest_landing_day  # noqa: E402
 from mlvp_assets.bronze.rules import BRONZE_RULES  # noqa: E402
-from mlvp_assets.delta_tables import (  # noqa: E402
-    dataclass_frame,
-    read_partition,
-    replace_partition,
-    upsert,
-)
-from mlvp_assets.files import write_text  # noqa: E402
+from mlvp_assets.delta_tables import read_partition, replace_partition  # noqa: E402
 from mlvp_assets.gold.rules import GOLD_RULES  # noqa: E402
 from mlvp_assets.gold.transform import enrich_listings  # noqa: E402
-from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET  # noqa: E402
-from mlvp_assets.monitoring.assets import (  # noqa: E402
-    LATEST_DASHBOARD,
-    DashboardConfig,
-    DriftConfig,
-    _is_latest,
-    _now,
-    _report_path,
-    _training_reference,
-    _url,
-)
-from mlvp_assets.monitoring.dashboard import (  # noqa: E402
-    DashboardTables,
-    collect_dashboard_data,
-    render_dashboard,
-)
-from mlvp_assets.monitoring.drift import (  # noqa: E402
-    DataDriftLogRow,
-    ModelDriftLogRow,
-    data_drift,
-    day_error,
-    fields_of,
-    model_drift,
-    sample_to_pandas,
-)
-from mlvp_assets.monitoring.scoring import (  # noqa: E402
-    Champion,
-    coverage,
-    load_champion,
-    load_registered_version,
-    score_listings,
-    top_unseen_values,
-    unseen_listings,
-)
+from mlvp_assets.monitoring.assets import DashboardConfig, DriftConfig  # noqa: E402
+from mlvp_assets.monitoring.daily import now, write_dashboard, write_data_drift, write_model_drift  # noqa: E402
+from mlvp_assets.monitoring.scoring import Champion, load_champion, score_day  # noqa: E402
 from mlvp_assets.names import (  # noqa: E402
     BRONZE_TABLE,
-    DATA_DRIFT_LOG,
     DATA_QUALITY_LOG,
     GOLD_TABLE,
     INGESTION_LOG,
-    MODEL_DRIFT_LOG,
     PREDICTIONS_TABLE,
     QUARANTINE_TABLE,
     SILVER_TABLE,
@@ -108,7 +70,7 @@ from mlvp_assets.quality.rules import Action, RuleResult, describe_failures, eva
 from mlvp_assets.resources.mlflow import ModelRegistryResource, model_registry_for  # noqa: E402
 from mlvp_assets.resources.spark import build_spark_session, delta_spark_config  # noqa: E402
 from mlvp_assets.resources.storage import StorageResource  # noqa: E402
-from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN  # noqa: E402
+from mlvp_assets.schema import LISTING_ID  # noqa: E402
 from mlvp_assets.silver.assets import DUPLICATE_RULE  # noqa: E402
 from mlvp_assets.silver.rules import SILVER_RULES  # noqa: E402
 from mlvp_assets.silver.transform import (  # noqa: E402
@@ -200,95 +162,28 @@ def gold(day: Day) -> None:
 
 
 def predictions(day: Day) -> None:
-    gold_rows = day.rows(GOLD_TABLE).cache()
     champion = day.champion = load_champion(day.registry.model_name, day.registry.client())
-    now = _now()
-    try:
-        replace_partition(score_listings(champion, gold_rows, now), day.path(PREDICTIONS_TABLE), day.day)
-        predicted = day.rows(PREDICTIONS_TABLE)
-        upsert(
-            day.spark,
-            unseen_listings(champion, gold_rows, predicted, now),
-            day.path(UNSEEN_TABLE),
-            keys=(LISTING_ID, PARTITION_COLUMN),
-            partition_by=(PARTITION_COLUMN,),
-            delete_unmatched_where=f"t.{PARTITION_COLUMN} = DATE'{day.day.isoformat()}'",
-        )
-        unseen = day.rows(UNSEEN_TABLE)
-        counts = coverage(gold_rows, predicted, unseen)
-        top_unseen_values(unseen)
-    finally:
-        gold_rows.unpersist()
-    day.checks["predictions_cover_gold"] = counts.complete
+    paths = (day.path(GOLD_TABLE), day.path(PREDICTIONS_TABLE), day.path(UNSEEN_TABLE))
+    scored = score_day(day.spark, champion, day.day, paths, now())
+    day.checks["predictions_cover_gold"] = scored.coverage.complete
 
 
 def data_drift_report(day: Day) -> None:
     config = day.drift
-    current = sample_to_pandas(day.rows(GOLD_TABLE), list(FEATURE_COLUMNS), config.sample_cap, config.seed)
-    reference = sample_to_pandas(
-        _training_reference(day.spark, day.storage), list(FEATURE_COLUMNS), config.sample_cap, config.seed
-    )
-    snapshot, drift = data_drift(reference, current, config.drift_share)
-    report = _report_path(day.storage, "data_drift", day.day)
-    write_text(report, snapshot.get_html_str(as_iframe=False))
-    row = DataDriftLogRow(**fields_of(drift), landing_date=day.day, report_path=report, evaluated_at=_now())
-    replace_partition(dataclass_frame(day.spark, [row], DataDriftLogRow), day.path(DATA_DRIFT_LOG), day.day)
+    write_data_drift(day.spark, day.storage, day.day, config.sample_cap, config.seed, config.drift_share)
 
 
 def model_drift_report(day: Day) -> None:
     config = day.drift
-    predicted = day.rows(PREDICTIONS_TABLE)
-    versions = predicted.select("model_name", "model_version").distinct().collect()
-    if len(versions) != 1:
-        raise ValueError(f"daily_predictions of {day.day} must come from one model version: {versions}")
-    name, version = versions[0]["model_name"], int(versions[0]["model_version"])
-    scoring = day.champion
-    if scoring is None or (scoring.name, scoring.version) != (name, str(version)):
-        scoring = load_registered_version(day.registry.client(), name, str(version))
-    if scoring.test_mae is None or scoring.test_rmse is None:
-        raise ValueError(f"the training run {scoring.run_id} logged no test_mae/test_rmse")
-    reference_rows = scoring.model.transform(_training_reference(day.spark, day.storage))
-    snapshot, drift = model_drift(
-        sample_to_pandas(reference_rows, [PREDICTION, TARGET], config.sample_cap, config.seed),
-        sample_to_pandas(predicted, [PREDICTION, TARGET], config.sample_cap, config.seed),
-        day_error(predicted),
-        scoring.test_mae,
-        scoring.test_rmse,
-        error_tolerance=config.error_tolerance,
-    )
-    report = _report_path(day.storage, "model_drift", day.day)
-    write_text(report, snapshot.get_html_str(as_iframe=False))
-    row = ModelDriftLogRow(
-        **fields_of(drift),
-        landing_date=day.day,
-        model_name=name,
-        model_version=version,
-        report_path=report,
-        evaluated_at=_now(),
-    )
-    replace_partition(dataclass_frame(day.spark, [row], ModelDriftLogRow), day.path(MODEL_DRIFT_LOG), day.day)
+    client = day.registry.client()
+    write_model_drift(
+        day.spark, day.storage, day.day, client, config.sample_cap, config.seed, config.error_tolerance,
+        loaded=day.champion,
+    )  # fmt: skip
 
 
 def dashboard(day: Day) -> None:
-    tables = DashboardTables(
-        predictions=day.path(PREDICTIONS_TABLE),
-        unseen=day.path(UNSEEN_TABLE),
-        quality=day.path(DATA_QUALITY_LOG),
-        data_drift=day.path(DATA_DRIFT_LOG),
-        model_drift=day.path(MODEL_DRIFT_LOG),
-        ingestion=day.path(INGESTION_LOG),
-    )
-    data = collect_dashboard_data(day.spark, tables, day.day, day.dashboard.sample_cap, day.dashboard.seed)
-    page = render_dashboard(
-        data,
-        {
-            "data drift report": _url(_report_path(day.storage, "data_drift", day.day)),
-            "model drift report": _url(_report_path(day.storage, "model_drift", day.day)),
-        },
-    )
-    write_text(day.storage.dashboard_path(f"{day.day.isoformat()}.html"), page)
-    if _is_latest(day.spark, tables.predictions, day.day):
-        write_text(day.storage.dashboard_path(LATEST_DASHBOARD), page)
+    write_dashboard(day.spark, day.storage, day.day, day.dashboard.sample_cap, day.dashboard.seed)
 
 
 STEPS: dict[str, Callable[[Day], None]] = {

@@ -184,17 +184,27 @@ def upsert(
     keys: Sequence[str],
     partition_by: Sequence[str] = (),
     delete_unmatched_where: str | None = None,
+    day: dt.date | None = None,
 ) -> None:
     """MERGE ``df`` into the table at ``path`` on ``keys``: update matches, insert the rest.
 
     ``delete_unmatched_where`` (a SQL predicate on the target, alias ``t``) also deletes target rows
     that match it and have no source row: re-upserting a day then leaves no stale row of that day
-    behind. Runs as SQL ``MERGE INTO`` with ``df`` as its source, on a classic or a Connect session.
+    behind. ``day``: every source row is of that landing day and the day is one of ``keys``; the
+    MERGE then reads only the target's files of that day (a literal condition on the target in
+    ``ON`` lets Delta prune partitions and skip files by their statistics), so its cost follows the
+    day, not the table's history. Runs as SQL ``MERGE INTO`` with ``df`` as its source, on a
+    classic or a Connect session.
     """
     if not table_exists(spark, path):
         df.write.format("delta").partitionBy(*partition_by).save(path)
         return
-    on = " AND ".join(f"t.{_quoted(key)} = s.{_quoted(key)}" for key in keys) or "true"
+    conditions = [f"t.{_quoted(key)} = s.{_quoted(key)}" for key in keys]
+    if day is not None:
+        if PARTITION_COLUMN not in keys:
+            raise ValueError(f"upsert by day needs {PARTITION_COLUMN} among the keys, got {list(keys)}")
+        conditions.append(f"t.{_quoted(PARTITION_COLUMN)} = DATE'{day.isoformat()}'")
+    on = " AND ".join(conditions) or "true"
     statement = (
         f"MERGE INTO {delta_path(path)} AS t USING {{source}} AS s ON {on} "
         "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"

@@ -1,28 +1,13 @@
 """Daily scoring and monitoring assets: ``daily_predictions`` and ``unseen_listings`` (group
 ``predictions``), ``data_drift_report``, ``model_drift_report`` and ``daily_dashboard`` (group
 ``monitoring``), with their checks. All are partitioned by landing day; the logic lives in
-:mod:`scoring`, :mod:`drift` and :mod:`dashboard`, these functions only wire it to storage.
+:mod:`scoring` (``score_day``) and :mod:`daily` (the reports and the dashboard of a day, over
+:mod:`drift` and :mod:`dashboard`); these functions add Dagster's config, metadata and checks.
 """
 
-import datetime as dt
-from pathlib import Path
-
 import dagster as dg
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
-from mlvp_assets.delta_tables import (
-    dataclass_frame,
-    read_partition,
-    read_table,
-    replace_partition,
-    single_row,
-    table_exists,
-    table_metadata,
-    upsert,
-)
-from mlvp_assets.files import is_local_path, local_path, write_text
-from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
+from mlvp_assets.delta_tables import table_metadata
 from mlvp_assets.monitoring.checks import (
     COVERAGE_CHECK,
     DATA_DRIFT_CHECK,
@@ -35,34 +20,19 @@ from mlvp_assets.monitoring.checks import (
     model_drift_figures,
     unseen_share_check,
 )
-from mlvp_assets.monitoring.dashboard import DashboardTables, collect_dashboard_data, render_dashboard
-from mlvp_assets.monitoring.drift import (
-    DataDriftLogRow,
-    ModelDriftLogRow,
-    data_drift,
-    day_error,
-    fields_of,
-    model_drift,
-    sample_to_pandas,
+from mlvp_assets.monitoring.daily import (
+    dashboard_url,
+    now,
+    page_url,
+    write_dashboard,
+    write_data_drift,
+    write_model_drift,
 )
-from mlvp_assets.monitoring.scoring import (
-    coverage,
-    load_champion,
-    load_registered_version,
-    score_listings,
-    top_unseen_values,
-)
-from mlvp_assets.monitoring.scoring import (
-    unseen_listings as find_unseen_listings,
-)
+from mlvp_assets.monitoring.scoring import load_champion, score_day
 from mlvp_assets.names import (
     DAILY_DASHBOARD,
-    DATA_DRIFT_LOG,
     DATA_DRIFT_REPORT,
-    DATA_QUALITY_LOG,
     GOLD_TABLE,
-    INGESTION_LOG,
-    MODEL_DRIFT_LOG,
     MODEL_DRIFT_REPORT,
     MONITORING_GROUP,
     PREDICTIONS_GROUP,
@@ -75,23 +45,11 @@ from mlvp_assets.partitions import daily_partitions, partition_day
 from mlvp_assets.resources.mlflow import ModelRegistryResource
 from mlvp_assets.resources.spark import DeltaSparkResource
 from mlvp_assets.resources.storage import StorageResource
-from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
-
-LATEST_DASHBOARD = "latest.html"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _url(path: str) -> str:
-    """Where a browser opens a report: a file:// URL for a local path, else the path itself."""
-    return Path(local_path(path)).as_uri() if is_local_path(path) else path
 
 
 def _link(path: str) -> dict[str, dg.MetadataValue]:
     """A report's location: a clickable URL in the Dagster UI, and the path."""
-    return {"report": dg.MetadataValue.url(_url(path)), "report_path": dg.MetadataValue.path(path)}
+    return {"report": dg.MetadataValue.url(page_url(path)), "report_path": dg.MetadataValue.path(path)}
 
 
 # --- predictions ---------------------------------------------------------------------------
@@ -155,26 +113,12 @@ def daily_predictions_and_unseen_listings(
 ):
     day = partition_day(context)
     session = spark.spark_session
-    gold = read_partition(session, storage.table_path(GOLD_TABLE), day).cache()
     champion = load_champion(model_registry.model_name, model_registry.client())
-    now = _now()
     predictions_path, unseen_path = storage.table_path(PREDICTIONS_TABLE), storage.table_path(UNSEEN_TABLE)
-    try:
-        replace_partition(score_listings(champion, gold, now), predictions_path, day)
-        predictions = read_partition(session, predictions_path, day)
-        upsert(
-            session,
-            find_unseen_listings(champion, gold, predictions, now),
-            unseen_path,
-            keys=(LISTING_ID, PARTITION_COLUMN),
-            partition_by=(PARTITION_COLUMN,),
-            delete_unmatched_where=f"t.{PARTITION_COLUMN} = DATE'{day.isoformat()}'",
-        )
-        unseen = read_partition(session, unseen_path, day)
-        counts = coverage(gold, predictions, unseen)
-        top_values = top_unseen_values(unseen)
-    finally:
-        gold.unpersist()
+    scored = score_day(
+        session, champion, day, (storage.table_path(GOLD_TABLE), predictions_path, unseen_path), now()
+    )
+    counts, top_values = scored.coverage, scored.top_unseen_values
     model: dict[str, str | dg.MetadataValue] = {
         "model_name": champion.name,
         "model_version": dg.MetadataValue.int(int(champion.version)),
@@ -182,18 +126,21 @@ def daily_predictions_and_unseen_listings(
     }
     yield dg.MaterializeResult(
         asset_key=PREDICTIONS_TABLE,
-        metadata={**table_metadata(session, predictions_path, predictions, counts.predicted_rows), **model},
+        metadata={
+            **table_metadata(session, predictions_path, scored.predictions, counts.predicted_rows),
+            **model,
+        },
     )
     yield dg.MaterializeResult(
         asset_key=UNSEEN_TABLE,
         metadata={
-            **table_metadata(session, unseen_path, unseen, counts.unseen_rows),
+            **table_metadata(session, unseen_path, scored.unseen, counts.unseen_rows),
             "top_unseen_values": dg.MetadataValue.json(top_values),
             **model,
         },
     )
     yield coverage_check(counts)
-    yield unseen_share_check(counts, config.unseen_share_threshold, top_values, _dashboard_url(storage, day))
+    yield unseen_share_check(counts, config.unseen_share_threshold, top_values, dashboard_url(storage, day))
 
 
 # --- drift ---------------------------------------------------------------------------------
@@ -214,19 +161,6 @@ class DriftConfig(SampleConfig):
 
     drift_share: float = 0.25
     error_tolerance: float = 0.25
-
-
-def _training_reference(session: SparkSession, storage: StorageResource) -> DataFrame:
-    path = storage.table_path(TRAINING_SET_TABLE)
-    if not table_exists(session, path):
-        raise FileNotFoundError(
-            f"the training set {path} does not exist: run training_job first (it is the reference)"
-        )
-    return read_table(session, path)
-
-
-def _report_path(storage: StorageResource, kind: str, day: dt.date) -> str:
-    return storage.report_path(kind, f"{day.isoformat()}.html")
 
 
 @dg.asset(
@@ -256,31 +190,18 @@ def data_drift_report(
     storage: StorageResource,
 ):
     day = partition_day(context)
-    session = spark.spark_session
-    columns = list(FEATURE_COLUMNS)
-    current = sample_to_pandas(
-        read_partition(session, storage.table_path(GOLD_TABLE), day), columns, config.sample_cap, config.seed
+    written = write_data_drift(
+        spark.spark_session, storage, day, config.sample_cap, config.seed, config.drift_share
     )
-    if current.empty:
-        raise ValueError(f"gold_listings has no rows for {day}: nothing to compare with the training set")
-    reference = sample_to_pandas(
-        _training_reference(session, storage), columns, config.sample_cap, config.seed
-    )
-    snapshot, drift = data_drift(reference, current, config.drift_share)
-    report = _report_path(storage, "data_drift", day)
-    write_text(report, snapshot.get_html_str(as_iframe=False))
-    log_path = storage.table_path(DATA_DRIFT_LOG)
-    row = DataDriftLogRow(**fields_of(drift), landing_date=day, report_path=report, evaluated_at=_now())
-    replace_partition(dataclass_frame(session, [row], DataDriftLogRow), log_path, day)
-    links = _link(report)
+    links = _link(written.report)
     yield dg.MaterializeResult(
         metadata={
-            **data_drift_figures(drift),
+            **data_drift_figures(written.drift),
             **links,
-            "drift_log_path": dg.MetadataValue.path(log_path),
+            "drift_log_path": dg.MetadataValue.path(written.log_path),
         }
     )
-    yield data_drift_check(drift, links)
+    yield data_drift_check(written.drift, links)
 
 
 @dg.asset(
@@ -315,59 +236,27 @@ def model_drift_report(
     model_registry: ModelRegistryResource,
 ):
     day = partition_day(context)
-    session = spark.spark_session
-    predictions = read_partition(session, storage.table_path(PREDICTIONS_TABLE), day)
-    versions = predictions.select("model_name", "model_version").distinct().collect()
-    if len(versions) != 1:
-        raise ValueError(
-            f"daily_predictions of {day} must come from exactly one model version, found {versions}"
-        )
-    name, version = versions[0]["model_name"], int(versions[0]["model_version"])
-    scoring_model = load_registered_version(model_registry.client(), name, str(version))
-    if scoring_model.test_mae is None or scoring_model.test_rmse is None:
-        raise ValueError(
-            f"the training run {scoring_model.run_id} of {name} version {version} "
-            "logged no test_mae/test_rmse"
-        )
-    reference_rows = scoring_model.model.transform(_training_reference(session, storage))
-    reference = sample_to_pandas(reference_rows, [PREDICTION, TARGET], config.sample_cap, config.seed)
-    current = sample_to_pandas(predictions, [PREDICTION, TARGET], config.sample_cap, config.seed)
-    snapshot, drift = model_drift(
-        reference,
-        current,
-        day_error(predictions),
-        scoring_model.test_mae,
-        scoring_model.test_rmse,
-        error_tolerance=config.error_tolerance,
+    written = write_model_drift(
+        spark.spark_session,
+        storage,
+        day,
+        model_registry.client(),
+        config.sample_cap,
+        config.seed,
+        config.error_tolerance,
     )
-    report = _report_path(storage, "model_drift", day)
-    write_text(report, snapshot.get_html_str(as_iframe=False))
-    log_path = storage.table_path(MODEL_DRIFT_LOG)
-    row = ModelDriftLogRow(
-        **fields_of(drift),
-        landing_date=day,
-        model_name=name,
-        model_version=version,
-        report_path=report,
-        evaluated_at=_now(),
-    )
-    replace_partition(dataclass_frame(session, [row], ModelDriftLogRow), log_path, day)
-    links = _link(report)
+    links = _link(written.report)
     yield dg.MaterializeResult(
         metadata={
-            **model_drift_figures(drift, version),
+            **model_drift_figures(written.drift, written.model_version),
             **links,
-            "drift_log_path": dg.MetadataValue.path(log_path),
+            "drift_log_path": dg.MetadataValue.path(written.log_path),
         }
     )
-    yield model_drift_check(drift, version, links)
+    yield model_drift_check(written.drift, written.model_version, links)
 
 
 # --- dashboard -----------------------------------------------------------------------------
-
-
-def _dashboard_url(storage: StorageResource, day: dt.date) -> str:
-    return _url(storage.dashboard_path(f"{day.isoformat()}.html"))
 
 
 class DashboardConfig(SampleConfig):
@@ -394,45 +283,18 @@ def daily_dashboard(
     storage: StorageResource,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
-    session = spark.spark_session
-    tables = DashboardTables(
-        predictions=storage.table_path(PREDICTIONS_TABLE),
-        unseen=storage.table_path(UNSEEN_TABLE),
-        quality=storage.table_path(DATA_QUALITY_LOG),
-        data_drift=storage.table_path(DATA_DRIFT_LOG),
-        model_drift=storage.table_path(MODEL_DRIFT_LOG),
-        ingestion=storage.table_path(INGESTION_LOG),
-    )
-    data = collect_dashboard_data(session, tables, day, config.sample_cap, config.seed)
-    reports = {
-        "data drift report": _url(_report_path(storage, "data_drift", day)),
-        "model drift report": _url(_report_path(storage, "model_drift", day)),
-    }
-    page = render_dashboard(data, reports)
-    path = storage.dashboard_path(f"{day.isoformat()}.html")
-    write_text(path, page)
+    written = write_dashboard(spark.spark_session, storage, day, config.sample_cap, config.seed)
     pages = {
-        "dashboard": dg.MetadataValue.url(_dashboard_url(storage, day)),
-        "dashboard_path": dg.MetadataValue.path(path),
+        "dashboard": dg.MetadataValue.url(dashboard_url(storage, day)),
+        "dashboard_path": dg.MetadataValue.path(written.path),
     }
-    is_latest = _is_latest(session, tables.predictions, day)
-    if is_latest:
-        latest = storage.dashboard_path(LATEST_DASHBOARD)
-        write_text(latest, page)
-        pages["latest_dashboard_path"] = dg.MetadataValue.path(latest)
+    if written.latest_path:
+        pages["latest_dashboard_path"] = dg.MetadataValue.path(written.latest_path)
     return dg.MaterializeResult(
         metadata={
             **pages,
-            "model_version": data.model_version,
-            "is_latest": is_latest,
-            "page_bytes": len(page.encode("utf-8")),
+            "model_version": written.data.model_version,
+            "is_latest": written.latest_path is not None,
+            "page_bytes": len(written.page.encode("utf-8")),
         }
     )
-
-
-def _is_latest(session: SparkSession, predictions_path: str, day: dt.date) -> bool:
-    """``latest.html`` follows the newest scored day; re-running an older day leaves it alone."""
-    if not table_exists(session, predictions_path):
-        return True
-    newest = single_row(read_table(session, predictions_path).agg(F.max(PARTITION_COLUMN)))[0]
-    return newest is None or day >= newest

@@ -14,10 +14,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from pyspark.ml import PipelineModel
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from mlvp_assets.delta_tables import single_row
+from mlvp_assets.delta_tables import read_partition, replace_partition, single_row, upsert
 from mlvp_assets.ml.features import NUMERIC_FEATURES, PREDICTION, TARGET, category_labels
 from mlvp_assets.ml.registry import CHAMPION, load_version
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
@@ -207,3 +207,43 @@ def top_unseen_values(unseen: DataFrame, limit: int = 10) -> list[dict[str, obje
         .collect()
     )
     return [{"column": row["column"], "value": row["value"], "rows": int(row["count"])} for row in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoredDay:
+    """What scoring a day wrote: its rows of both tables as stored, and how they cover gold."""
+
+    predictions: DataFrame
+    unseen: DataFrame
+    coverage: Coverage
+    top_unseen_values: list[dict[str, object]]
+
+
+def score_day(
+    spark: SparkSession,
+    champion: Champion,
+    day: dt.date,
+    paths: tuple[str, str, str],
+    scored_at: dt.datetime,
+) -> ScoredDay:
+    """Score the day's gold rows with ``champion``: replace the day in ``daily_predictions``, upsert
+    the rows it could not score into ``unseen_listings`` (a re-run leaves no stale row of the day),
+    and count that every gold row landed in exactly one. ``paths``: gold, predictions, unseen."""
+    gold_path, predictions_path, unseen_path = paths
+    gold = read_partition(spark, gold_path, day).cache()
+    try:
+        replace_partition(score_listings(champion, gold, scored_at), predictions_path, day)
+        predictions = read_partition(spark, predictions_path, day)
+        upsert(
+            spark,
+            unseen_listings(champion, gold, predictions, scored_at),
+            unseen_path,
+            keys=(LISTING_ID, PARTITION_COLUMN),
+            partition_by=(PARTITION_COLUMN,),
+            delete_unmatched_where=f"t.{PARTITION_COLUMN} = DATE'{day.isoformat()}'",
+            day=day,
+        )
+        unseen = read_partition(spark, unseen_path, day)
+        return ScoredDay(predictions, unseen, coverage(gold, predictions, unseen), top_unseen_values(unseen))
+    finally:
+        gold.unpersist()

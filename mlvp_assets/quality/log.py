@@ -38,4 +38,4 @@ def record_rule_results(
         for result in results
     ]
     df = dataclass_frame(spark, entries, RuleLogEntry).withColumn("recorded_at", F.current_timestamp())
-    upsert(spark, df, log_path, keys=(PARTITION_COLUMN, "table_name", "rule"))
+    upsert(spark, df, log_path, keys=(PARTITION_COLUMN, "table_name", "rule"), day=day)

@@ -4,7 +4,10 @@ MERGE, the table version and whether a table exists."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+
+import pytest
 
 from mlvp_assets.delta_tables import append, read_table, table_exists, table_version, upsert
 
@@ -52,3 +55,36 @@ def test_a_relative_root_works_as_dev_uses_it(spark, tmp_path):
 
     assert [tuple(row) for row in read_table(spark, path).collect()] == [(1, DAY_1, "b")]
     assert table_version(spark, path) == 1
+
+
+def test_an_upsert_by_day_reads_only_that_days_files(spark, tmp_path):
+    # A log table without partitions, one file per day as the daily runs write it: an upsert of day 3
+    # bounded by the day must not open day 1's file (Delta skips it by its statistics), so deleting
+    # that file makes the unbounded MERGE fail and leaves the bounded one unharmed.
+    schema, keys = (
+        "landing_date date, table_name string, rule string, failed long",
+        ("landing_date", "table_name", "rule"),
+    )
+    day_3 = dt.date(2026, 1, 3)
+    for bounded in (True, False):
+        path = tmp_path / f"log_bounded_{bounded}"
+        for day in (DAY_1, DAY_2, day_3):
+            upsert(spark, spark.createDataFrame([(day, "silver", "r", 1)], schema), str(path), keys=keys)
+        first_commit = (path / "_delta_log" / f"{0:020d}.json").read_text().splitlines()
+        (day_1_file,) = [json.loads(line)["add"]["path"] for line in first_commit if '"add"' in line]
+        (path / day_1_file).unlink()
+        again = spark.createDataFrame([(day_3, "silver", "r", 7), (day_3, "silver", "r2", 0)], schema)
+        if bounded:
+            upsert(spark, again, str(path), keys=keys, day=day_3)
+            rows = read_table(spark, str(path)).where(f"landing_date = DATE'{day_3}'").collect()
+            assert sorted((row["rule"], row["failed"]) for row in rows) == [("r", 7), ("r2", 0)]
+        else:
+            with pytest.raises(Exception, match=r"(?s)FileNotFound|does not exist|FAILED_READ_FILE"):
+                upsert(spark, again, str(path), keys=keys)
+
+
+def test_an_upsert_by_day_needs_the_day_among_its_keys(spark, tmp_path):
+    path = str(tmp_path / "table")
+    upsert(spark, spark.createDataFrame([(1, DAY_1, "a")], SCHEMA), path, keys=("listing_id", "landing_date"))
+    with pytest.raises(ValueError, match="landing_date among the keys"):
+        upsert(spark, spark.createDataFrame([(1, DAY_1, "b")], SCHEMA), path, keys=("listing_id",), day=DAY_1)

@@ -22,7 +22,7 @@ from mlvp_assets.bronze.ingest import Status, latest_decisions
 from mlvp_assets.bronze.rules import describe_source_changes
 from mlvp_assets.delta_tables import field_names, read_table, table_exists
 from mlvp_assets.ml.features import PREDICTION, TARGET
-from mlvp_assets.monitoring.drift import DataDriftLogRow, ModelDriftLogRow, sample_to_pandas
+from mlvp_assets.monitoring.drift import DataDriftLogRow, ModelDriftLogRow, plotly_text, sample_to_pandas
 from mlvp_assets.monitoring.scoring import UNSEEN_FEATURES
 from mlvp_assets.schema import PARTITION_COLUMN
 
@@ -251,7 +251,7 @@ def unseen_figure(data: DashboardData) -> go.Figure:
     figure.add_bar(x=list(per_day.index), y=list(per_day.values), name="unseen rows", row=1, col=1)
     top = data.top_unseen_values
     if not top.empty:
-        labels = top["column"] + " = " + top["value"]
+        labels = (top["column"] + " = " + top["value"]).map(plotly_text)
         figure.add_bar(x=top["rows"], y=labels, orientation="h", name="rows per value", row=1, col=2)
         figure.update_yaxes(automargin=True, row=1, col=2)
     return _by_day(_layout(figure, "Rows the model could not score"), row=1, col=1)

@@ -16,12 +16,16 @@ when the job is re-run.
   but does not flag: a forest's predictions are pulled towards the median, so that comparison
   differs on every day, drift or not. The day's actual prices against the training prices
   (target drift) are reported the same way.
+
+Both functions return the report as a :class:`DriftReport`, whose HTML is Evidently's page with
+its embedded data made safe to open (:func:`escape_report_data`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,6 +58,78 @@ def sample_to_pandas(df: DataFrame, columns: Sequence[str], cap: int, seed: int)
         raise ValueError(f"sample cap must be at least 1 row, got {cap}")
     ordered = df.orderBy(F.xxhash64(F.col(LISTING_ID), F.lit(seed)), LISTING_ID)
     return ordered.limit(cap).select(*columns).toPandas()
+
+
+def plotly_text(value: object) -> str:
+    """``value`` as a label Plotly draws letter for letter (Evidently's charts are Plotly's too).
+
+    Plotly reads label and hover text as a small HTML (``<b>``, ``<br>``, ``<a href>``, ``<span
+    style>`` and entities), so a value from a landing file such as ``<b>Mission</b>`` would be
+    drawn bold, without its tags, and ``<a href=...>`` would be a link. Its entities are read after
+    its tags, so ``&lt;`` is drawn as ``<``. (Plotly's JSON escapes ``<``, ``>`` and ``/``, so no
+    value closes its ``<script>``.)
+    """
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _drawn_as_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with the strings of ``columns`` as Plotly labels (:func:`plotly_text`): the same
+    categories under one-to-one names, so every drift test computes the same."""
+    return frame.assign(
+        **{
+            column: frame[column].map(lambda v: plotly_text(v) if isinstance(v, str) else v)
+            for column in columns
+        }
+    )
+
+
+# Evidently 0.7's standalone page (``file_html_template``) carries the report's data as JavaScript
+# in the head: ``<script> var metric_<uuid> = {json}; var additional_graphs_metric_<uuid> = {json};
+# </script>``, with the JSON from ``json.dumps``, which leaves ``</`` as it is. A category value
+# such as ``</script><script>alert(1)</script>`` (a neighbourhood from a landing file) would end
+# the element and run as script. The page's root ``<div id="root_metric_<uuid>">`` follows the
+# block; the data cannot contain it, since the uuid is drawn when the page is rendered.
+_REPORT_DATA_START = re.compile(r"<script>\s*var (metric_[0-9a-f]{32}) = ")
+
+
+def escape_report_data(page: str) -> str:
+    """Evidently's standalone report page with every ``<`` of its embedded data written ``\\u003c``.
+
+    Outside its strings the data block is ``var``, names, ``=``, ``;`` and JSON, none of which uses
+    ``<``; inside a JSON string ``\\u003c`` is the same character. So the data reads the same, and
+    no value can close the ``<script>`` element (``</script>``) or open a comment (``<!--``): a value
+    stays a value, shown by the report as text. Fails loudly when the page is not laid out as
+    Evidently 0.7 lays it out, rather than write a page that may be unsafe.
+    """
+    start, end = _REPORT_DATA_START.search(page), -1
+    if start is not None:
+        root = page.find(f'<div id="root_{start.group(1)}">', start.end())
+        end = page.rfind("</script>", start.end(), root) if root >= 0 else -1
+    if start is None or end < 0:
+        raise RuntimeError(
+            "Evidently's report page does not have the layout this project escapes (a <script> "
+            "of `var metric_<id> = ...` in the head, then the element `root_metric_<id>`); "
+            "check escape_report_data against the installed Evidently"
+        )
+    return page[: start.end()] + page[start.end() : end].replace("<", "\\u003c") + page[end:]
+
+
+@dataclasses.dataclass(frozen=True)
+class DriftReport:
+    """An Evidently report as this project writes it: its figures, and its page made safe to open."""
+
+    snapshot: Snapshot
+
+    def dict(self) -> dict[str, Any]:
+        """The report's metrics and tests, as Evidently gives them."""
+        return self.snapshot.dict()
+
+    def get_html_str(self, as_iframe: bool = False) -> str:
+        """The standalone HTML page (Evidently's method name, which the writers of the reports
+        call), with the embedded data escaped by :func:`escape_report_data`."""
+        if as_iframe:
+            raise ValueError("only the standalone page is escaped; ask for as_iframe=False")
+        return escape_report_data(self.snapshot.get_html_str(as_iframe=False))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +201,7 @@ class DataDrift:
 
 def data_drift(
     reference: pd.DataFrame, current: pd.DataFrame, drift_share: float
-) -> tuple[Snapshot, DataDrift]:
+) -> tuple[DriftReport, DataDrift]:
     """Evidently's DataDriftPreset over the model's features of ``current`` against ``reference``."""
     from evidently import Report
     from evidently.presets import DataDriftPreset
@@ -134,7 +210,11 @@ def data_drift(
         raise ValueError(f"drift_share must be in (0, 1], got {drift_share}")
     features = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
     report = Report([DataDriftPreset(columns=features, drift_share=drift_share)], include_tests=True)
-    snapshot = _run(report, reference[features], current[features], NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+    # Evidently draws the categories of a column in its Plotly charts only: as labels, to be read as text.
+    reference, current = (
+        _drawn_as_text(frame[features], CATEGORICAL_FEATURES) for frame in (reference, current)
+    )
+    snapshot = _run(report, reference, current, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
     columns = _value_drifts(snapshot)
     missing = sorted(set(features) - set(columns))
     if missing:
@@ -142,7 +222,7 @@ def data_drift(
     ordered = tuple(columns[column] for column in features)
     drifted = tuple(column.column for column in ordered if column.drifted)
     drifted_share = len(drifted) / len(ordered)
-    return snapshot, DataDrift(
+    return DriftReport(snapshot), DataDrift(
         dataset_drift=drifted_share >= drift_share,
         drift_share=drift_share,
         drifted_share=drifted_share,
@@ -244,7 +324,7 @@ def model_drift(
     training_mae: float,
     training_rmse: float,
     error_tolerance: float,
-) -> tuple[Snapshot, ModelDrift]:
+) -> tuple[DriftReport, ModelDrift]:
     """``reference``: the training set's prices and the model's predictions of them; ``current``:
     the day's prices and predictions (both samples with the columns ``price`` and ``prediction``);
     ``day``: the error over all the day's priced predictions (:func:`day_error`)."""
@@ -259,7 +339,7 @@ def model_drift(
     report = Report([ValueDrift(column=column) for column in columns], include_tests=True)
     snapshot = _run(report, reference, current, numerical_columns=columns)
     drifts = _value_drifts(snapshot)
-    return snapshot, ModelDrift.measure(
+    return DriftReport(snapshot), ModelDrift.measure(
         prediction=drifts[PREDICTION],
         prediction_vs_training_price=drifts[PREDICTION_AS_PRICE],
         target=drifts[TARGET],

@@ -122,6 +122,28 @@ def list_folder(uri: str) -> list[FileEntry] | None:
     return sorted(entries, key=lambda entry: entry.path)
 
 
+def list_tree(uri: str) -> list[tuple[str, FileEntry]]:
+    """Everything under folder ``uri`` at any depth, in one recursive listing (on an object store,
+    a request per 1,000 keys rather than one per folder), as (path relative to ``uri``, entry)
+    sorted by path; empty if the folder does not exist."""
+    filesystem, path = resolve(uri)
+    root = path.rstrip("/")
+    found = [
+        (
+            entry.path[len(root) :].strip("/"),
+            FileEntry(
+                path=_as_uri(uri, entry.path),
+                name=entry.base_name,
+                size=int(entry.size or 0),
+                modified_ns=int(entry.mtime_ns or 0),
+                is_dir=entry.type == fs.FileType.Directory,
+            ),
+        )
+        for entry in filesystem.get_file_info(fs.FileSelector(root, allow_not_found=True, recursive=True))
+    ]
+    return sorted(found, key=lambda item: item[1].path)
+
+
 def open_input(uri: str) -> BinaryIO:
     """A buffered binary stream of the file's bytes as stored (no decompression), readable line
     by line; close it after use."""

@@ -31,8 +31,6 @@ import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Mapping
 
-from pyarrow import fs
-
 from mlvp_assets import files as storage_files
 
 # The newest landing days whose every file the cursor remembers: where late corrections land.
@@ -75,19 +73,15 @@ def list_landing_files(landing_root: str) -> LandingListing:
     1,000 files instead of a request per day (a year of days listed one folder at a time took 8 s
     against a local S3 server, at once 0.2 s).
     """
-    filesystem, root_path = storage_files.resolve(landing_root)
-    root_path = root_path.rstrip("/")
-    selector = fs.FileSelector(root_path, allow_not_found=True, recursive=True)
     files, folders = [], set()
-    for entry in filesystem.get_file_info(selector):
-        parts = entry.path[len(root_path) :].strip("/").split("/")
-        if len(parts) > 1 or entry.type == fs.FileType.Directory:
+    for relative, entry in storage_files.list_tree(landing_root):
+        parts = relative.split("/")
+        if len(parts) > 1 or entry.is_dir:
             folders.add(parts[0])
-        if len(parts) != 2 or entry.type != fs.FileType.File or not storage_files.is_landing_file(parts[1]):
+        if len(parts) != 2 or entry.is_dir or not storage_files.is_landing_file(parts[1]):
             continue
         if _is_iso_date(parts[0]):
-            uri = _uri_like(landing_root, entry.path)
-            files.append(LandedFile(parts[0], uri, int(entry.size or 0), int(entry.mtime_ns or 0)))
+            files.append(LandedFile(parts[0], entry.path, entry.size, entry.modified_ns))
     ignored = sorted(folder for folder in folders if not _is_iso_date(folder))
     return LandingListing(tuple(sorted(files, key=lambda file: file.path)), tuple(ignored))
 
@@ -98,14 +92,6 @@ def _is_iso_date(name: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _uri_like(landing_root: str, filesystem_path: str) -> str:
-    """A listed path in the URI form :func:`mlvp_assets.files.list_folder` gives (``file:/...``
-    for a local file, ``s3a://bucket/key`` under an ``s3a://`` root), which the ingestion log uses."""
-    if storage_files.is_local_path(landing_root):
-        return "file:" + filesystem_path
-    return f"{landing_root.split('://', 1)[0]}://{filesystem_path}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -47,6 +48,9 @@ class FileEntry:
     size: int
     modified_ns: int
     is_dir: bool = False
+    # A symbolic link (local folders only); its size and time are the link's own, never its
+    # target's, and nothing here follows it: its target may lie outside the storage root.
+    is_symlink: bool = False
 
 
 def is_local_path(path: str) -> bool:
@@ -101,14 +105,37 @@ def exists(uri: str) -> bool:
     return filesystem.get_file_info(path).type != fs.FileType.NotFound
 
 
+def is_symlink(uri: str) -> bool:
+    """Whether ``uri`` is a local symbolic link (an object store has none)."""
+    return is_local_path(uri) and os.path.islink(local_path(uri))
+
+
+def _link_entry(uri: str, path: str) -> FileEntry:
+    """A symbolic link as itself (``lstat``), without touching its target."""
+    status = os.lstat(path)
+    return FileEntry(
+        path=_as_uri(uri, path),
+        name=os.path.basename(path),
+        size=status.st_size,
+        modified_ns=status.st_mtime_ns,
+        is_symlink=True,
+    )
+
+
 def list_folder(uri: str) -> list[FileEntry] | None:
-    """The entries directly inside folder ``uri``, sorted by path; None if it does not exist."""
+    """The entries directly inside folder ``uri``, sorted by path; None if it does not exist.
+
+    A local symbolic link is listed as itself (``is_symlink``, a dangling one too), not as what
+    it points to: pyarrow would follow it, and leave out a link whose target is missing.
+    """
     filesystem, path = resolve(uri)
     info = filesystem.get_file_info(path)
     if info.type == fs.FileType.NotFound:
         return None
     if info.type != fs.FileType.Directory:
         raise NotADirectoryError(f"{uri} is not a folder")
+    if isinstance(filesystem, fs.LocalFileSystem):
+        return _local_entries(uri, [os.path.join(path, name) for name in os.listdir(path)])
     entries = [
         FileEntry(
             path=_as_uri(uri, entry.path),
@@ -122,12 +149,48 @@ def list_folder(uri: str) -> list[FileEntry] | None:
     return sorted(entries, key=lambda entry: entry.path)
 
 
+def _local_entries(uri: str, paths: list[str]) -> list[FileEntry]:
+    """Local entries with symbolic links listed as themselves, sorted by path."""
+    entries = []
+    for path in paths:
+        try:
+            if os.path.islink(path):
+                entries.append(_link_entry(uri, path))
+                continue
+            status = os.stat(path)
+        except FileNotFoundError:  # removed since it was listed
+            continue
+        is_dir = stat.S_ISDIR(status.st_mode)
+        entries.append(
+            FileEntry(
+                path=_as_uri(uri, path),
+                name=os.path.basename(path),
+                size=0 if is_dir else status.st_size,
+                modified_ns=status.st_mtime_ns,
+                is_dir=is_dir,
+            )
+        )
+    return sorted(entries, key=lambda entry: entry.path)
+
+
 def list_tree(uri: str) -> list[tuple[str, FileEntry]]:
     """Everything under folder ``uri`` at any depth, in one recursive listing (on an object store,
     a request per 1,000 keys rather than one per folder), as (path relative to ``uri``, entry)
-    sorted by path; empty if the folder does not exist."""
+    sorted by path; empty if the folder does not exist.
+
+    A local symbolic link is listed as itself and never descended into (pyarrow would follow a
+    link to ``/`` through the whole disk, and a link to a parent folder 40 levels deep)."""
     filesystem, path = resolve(uri)
     root = path.rstrip("/")
+    if isinstance(filesystem, fs.LocalFileSystem):
+        if not os.path.isdir(root):
+            return []
+        paths: list[str] = []
+        for folder, folders, names in os.walk(root):  # os.walk does not follow links to folders
+            paths.extend(os.path.join(folder, name) for name in [*folders, *names])
+        return [
+            (local_path(entry.path)[len(root) :].strip("/"), entry) for entry in _local_entries(uri, paths)
+        ]
     found = [
         (
             entry.path[len(root) :].strip("/"),

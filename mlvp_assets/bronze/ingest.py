@@ -4,7 +4,8 @@ Three steps, each a plain function:
 
 1. ``discover_landing_files``: list a day's folder with size and SHA-256 (:mod:`mlvp_assets.files`,
    local or object store, no Spark). ``*.csv`` and ``*.csv.gz`` are landing files; anything else
-   there is logged as ``ignored`` with the reason, never skipped without a word.
+   there (a folder, a symbolic link: never followed) is logged as ``ignored`` with the reason,
+   never skipped without a word.
 2. ``plan_ingestion``: compare them with the ``ingestion_log``: a file seen before with the same
    content is skipped, a changed file replaces its earlier rows, a copy of an ingested file
    under another name is skipped and logged.
@@ -46,6 +47,7 @@ from mlvp_assets.delta_tables import (
 from mlvp_assets.schema import PARTITION_COLUMN
 
 FOLDER_HASH = "folder"  # stands in for the content hash of a folder found in a landing day
+LINK_HASH = "symlink"  # and of a symbolic link, whose target is never read
 MAX_PARSE_TASKS = 200
 
 
@@ -95,11 +97,22 @@ class IngestionPlan:
 
 
 def _ignored_reason(entry: files.FileEntry) -> str | None:
+    if entry.is_symlink:
+        return (
+            f"{entry.name} is a symbolic link; landing files must be regular files in the day's folder "
+            "(a link is not followed: it may point outside the storage root)"
+        )
     if entry.is_dir:
         return f"{entry.name} is a folder; landing files must sit directly in the day's folder"
     if not files.is_landing_file(entry.name):
         return f"{entry.name} is not a landing file (expected {' or '.join(files.LANDING_SUFFIXES)})"
     return None
+
+
+def _content_hash(entry: files.FileEntry) -> str:
+    if entry.is_symlink:
+        return LINK_HASH
+    return FOLDER_HASH if entry.is_dir else files.content_sha256(entry.path)
 
 
 def discover_landing_files(directory: str) -> list[LandingFile]:
@@ -109,7 +122,7 @@ def discover_landing_files(directory: str) -> list[LandingFile]:
         LandingFile(
             entry.path,
             entry.size,
-            FOLDER_HASH if entry.is_dir else files.content_sha256(entry.path),
+            _content_hash(entry),
             _ignored_reason(entry),
         )
         for entry in entries

@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -39,8 +40,12 @@ FILE_ERROR = "_file_error"
 FILE_SUMMARY = "_file_summary"
 
 GZIP_MAGIC = b"\x1f\x8b"
-# Rows handed to Spark at a time; bounds the parser's memory on large files.
+# Rows handed to Spark at a time; bounds the parser's memory on large files. A batch also ends
+# at BATCH_CHARS characters of values, so that rows of very large fields (up to
+# FIELD_SIZE_LIMIT each) never make a batch of gigabytes, beyond what one Arrow string column
+# holds (2 GiB).
 BATCH_ROWS = 10_000
+BATCH_CHARS = 64 * 1024 * 1024
 # Python's csv module stops at 131,072 characters a field; real descriptions stay far below,
 # and a field beyond this limit rejects its file with the line named instead of failing the task.
 FIELD_SIZE_LIMIT = 16 * 1024 * 1024
@@ -175,7 +180,7 @@ def read_landing_stream(path: str, binary: BinaryIO) -> tuple[FileSummary, Itera
     if first is None:
         return FileSummary(error=f"{path}: file is empty (no header row)"), iter(())
     header = [name.strip() for name in first[1]]
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted(name for name, count in Counter(header).items() if count > 1)
     if repeated:
         return FileSummary(
             error=f"{path}: column(s) {', '.join(repeated)} appear more than once in the header"
@@ -224,14 +229,18 @@ def _frame(path: str, rows: list[tuple]) -> pd.DataFrame:
 def _parse_one(path: str) -> Iterator[pd.DataFrame]:
     summary = FileSummary(error=f"{path}: could not be opened")
     try:
+        if files.is_symlink(path):  # replaced by a link since it was listed: never followed
+            raise LandingFileError(f"{path}: is a symbolic link; it is not followed")
         with files.open_input(path) as stream:
             summary, rows = read_landing_stream(path, stream)
             batch: list[tuple] = []
+            chars = 0
             for row in rows:
                 batch.append(row)
-                if len(batch) >= BATCH_ROWS:
+                chars += sum(len(value) for value in row if isinstance(value, str))
+                if len(batch) >= BATCH_ROWS or chars >= BATCH_CHARS:
                     yield _frame(path, batch)
-                    batch = []
+                    batch, chars = [], 0
             if batch:
                 yield _frame(path, batch)
     except (LandingFileError, OSError) as error:

@@ -44,13 +44,25 @@ def _in_schema_order(columns: Iterable[str]) -> list[str]:
     return sorted(columns, key=lambda column: (order.get(column, len(order)), column))
 
 
+# The line names this many columns of a kind at most (a file of 5,000 new columns would make it a
+# page); the check's metadata keeps them all.
+MAX_NAMED_COLUMNS = 20
+
+
+def _named(columns: Iterable[str]) -> str:
+    ordered = _in_schema_order(columns)
+    named = ", ".join(ordered[:MAX_NAMED_COLUMNS])
+    more = len(ordered) - MAX_NAMED_COLUMNS
+    return f"{named} and {more:,} more" if more > 0 else named
+
+
 def describe_source_changes(missing: Mapping[str, Sequence[str]], new: Mapping[str, Sequence[str]]) -> str:
     """One line saying what changed upstream, for the check, its alert and the dashboard."""
     parts = []
     if missing:
-        parts.append(f"the source no longer delivers {', '.join(_in_schema_order(missing))}")
+        parts.append(f"the source no longer delivers {_named(missing)}")
     if new:
-        parts.append(f"the source newly delivers {', '.join(_in_schema_order(new))}")
+        parts.append(f"the source newly delivers {_named(new)}")
     return "; ".join(parts) or "the source delivers every mission column and no new column"
 
 

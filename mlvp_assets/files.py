@@ -136,17 +136,19 @@ def list_folder(uri: str) -> list[FileEntry] | None:
         raise NotADirectoryError(f"{uri} is not a folder")
     if isinstance(filesystem, fs.LocalFileSystem):
         return _local_entries(uri, [os.path.join(path, name) for name in os.listdir(path)])
-    entries = [
-        FileEntry(
-            path=_as_uri(uri, entry.path),
-            name=entry.base_name,
-            size=int(entry.size or 0),
-            modified_ns=int(entry.mtime_ns or 0),
-            is_dir=entry.type == fs.FileType.Directory,
-        )
-        for entry in filesystem.get_file_info(fs.FileSelector(path))
-    ]
+    entries = [_stored_entry(uri, info) for info in filesystem.get_file_info(fs.FileSelector(path))]
     return sorted(entries, key=lambda entry: entry.path)
+
+
+def _stored_entry(uri: str, info: fs.FileInfo) -> FileEntry:
+    """An object store's entry, as pyarrow listed it under ``uri``."""
+    return FileEntry(
+        path=_as_uri(uri, info.path),
+        name=info.base_name,
+        size=int(info.size or 0),
+        modified_ns=int(info.mtime_ns or 0),
+        is_dir=info.type == fs.FileType.Directory,
+    )
 
 
 def _local_entries(uri: str, paths: list[str]) -> list[FileEntry]:
@@ -192,17 +194,8 @@ def list_tree(uri: str) -> list[tuple[str, FileEntry]]:
             (local_path(entry.path)[len(root) :].strip("/"), entry) for entry in _local_entries(uri, paths)
         ]
     found = [
-        (
-            entry.path[len(root) :].strip("/"),
-            FileEntry(
-                path=_as_uri(uri, entry.path),
-                name=entry.base_name,
-                size=int(entry.size or 0),
-                modified_ns=int(entry.mtime_ns or 0),
-                is_dir=entry.type == fs.FileType.Directory,
-            ),
-        )
-        for entry in filesystem.get_file_info(fs.FileSelector(root, allow_not_found=True, recursive=True))
+        (info.path[len(root) :].strip("/"), _stored_entry(uri, info))
+        for info in filesystem.get_file_info(fs.FileSelector(root, allow_not_found=True, recursive=True))
     ]
     return sorted(found, key=lambda item: item[1].path)
 

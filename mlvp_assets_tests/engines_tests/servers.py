@@ -152,6 +152,22 @@ def group_members(pgid: int) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
+def _is_zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended and only waits to be reaped (state ``Z`` in /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # gone since it was listed
+    return stat[stat.rindex(")") + 2 :].startswith("Z")
+
+
+def running_members(pgid: int) -> list[int]:
+    """The group's members that still run. A killed server's JVM is re-parented to init, which
+    reaps it when it gets to it (this machine's init has been seen to take seconds under load);
+    until then it is a zombie, ended and holding nothing but its process id."""
+    return [pid for pid in group_members(pgid) if not _is_zombie(pid)]
+
+
 def stop_groups(started: Sequence[Started], timeout: float = 30.0) -> None:
     """SIGTERM every group, SIGKILL what is left after ``timeout``; fails if ``pgrep`` still finds
     a member of any group."""
@@ -170,8 +186,11 @@ def stop_groups(started: Sequence[Started], timeout: float = 30.0) -> None:
             os.killpg(item.process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             item.process.wait(timeout=10)
-    time.sleep(0.2)
-    left = {item.name: group_members(item.process.pid) for item in started}
+    # SIGKILL is delivered asynchronously: give the kernel a moment to end what it was sent to.
+    settle = time.monotonic() + 10
+    while any(running_members(item.process.pid) for item in started) and time.monotonic() < settle:
+        time.sleep(0.2)
+    left = {item.name: running_members(item.process.pid) for item in started}
     left = {name: pids for name, pids in left.items() if pids}
     if left:
         raise AssertionError(f"processes left behind after stopping: {left}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlvp_assets_tests.engines_tests.servers import group_members, running_standalone_cluster
+from mlvp_assets_tests.engines_tests.servers import running_members, running_standalone_cluster
 
 pytestmark = pytest.mark.engines
 
@@ -19,4 +19,4 @@ def test_a_failing_test_leaves_no_process_of_the_cluster_behind(tmp_path):
         assert cluster.state()["aliveworkers"] == 1
         raise RuntimeError("the test failed")
     assert len(groups) == 2
-    assert {pgid: group_members(pgid) for pgid in groups} == {pgid: [] for pgid in groups}
+    assert {pgid: running_members(pgid) for pgid in groups} == {pgid: [] for pgid in groups}

@@ -33,7 +33,7 @@ from mlvp_assets_tests.engines_tests.history import (
 from mlvp_assets_tests.engines_tests.servers import (
     BIN,
     LOOPBACK,
-    group_members,
+    running_members,
     running_mlflow_server,
     shell_line,
 )
@@ -157,9 +157,9 @@ def test_a_failing_test_leaves_no_process_of_the_connect_server_behind(tmp_path)
     groups: list[int] = []
     with pytest.raises(RuntimeError, match="the test failed"), running_connect_server(tmp_path) as server:
         groups = [server.started.process.pid]
-        assert group_members(groups[0])  # the server (java) runs in its group
+        assert running_members(groups[0])  # the server (java) runs in its group
         raise RuntimeError("the test failed")
-    assert group_members(groups[0]) == []
+    assert running_members(groups[0]) == []
 
 
 def test_the_readme_starts_the_server_the_test_starts():

@@ -18,6 +18,27 @@ from pathlib import Path
 ACCESS_KEY, SECRET_KEY, REGION = "mlvp-test-key", "mlvp-test-secret", "us-east-1"
 
 
+def s3_client(endpoint: str):
+    """A boto3 S3 client of the server at ``endpoint``, with the test credentials."""
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
+    )  # fmt: skip
+
+
+def use_s3_server(monkeypatch, endpoint: str) -> None:
+    """Set the environment the project reads its S3 endpoint and credentials from to the server's."""
+    from mlvp_assets.settings import S3_ENDPOINT
+
+    for name, value in {
+        S3_ENDPOINT.name: endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -165,22 +165,12 @@ def test_a_year_copied_in_at_once_is_remembered_file_by_file_only_until_it_settl
 def test_a_year_of_landing_days_in_a_bucket_ticks_in_seconds(landing_tick, monkeypatch):
     """On an object store every request is a round trip: listing a year one day folder at a time
     took 8 s against this server; the landing zone is listed at once."""
-    import boto3
-
-    from mlvp_assets.settings import S3_ENDPOINT
-    from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
+    from mlvp_assets_tests.object_store import running_s3_server, s3_client, use_s3_server
 
     bucket, days = "mlvp-landing", [(FIRST_DAY + dt.timedelta(days=n)).isoformat() for n in range(365)]
     with running_s3_server() as endpoint:
-        for name, value in {
-            S3_ENDPOINT.name: endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-        }.items():  # fmt: skip
-            monkeypatch.setenv(name, value)
-        client = boto3.client(
-            "s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY, region_name=REGION,
-        )  # fmt: skip
+        use_s3_server(monkeypatch, endpoint)
+        client = s3_client(endpoint)
         client.create_bucket(Bucket=bucket)
         for day in days:
             for part in range(1, FILES_PER_DAY + 1):

@@ -41,7 +41,7 @@ from mlvp_assets_tests.engines_tests.servers import (
     running_mlflow_server,
     running_standalone_cluster,
 )
-from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
+from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server, s3_client
 
 pytestmark = pytest.mark.engines
 
@@ -104,15 +104,6 @@ class ProdHistory:
     bucket_keys: list[str]
 
 
-def _s3_client(endpoint: str):
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-        region_name=REGION,
-    )  # fmt: skip
-
-
 def _sensor_partitions(environment: dict[str, str]) -> list[str]:
     """The landing sensor of the prod definitions, evaluated once against the bucket."""
     import dagster as dg
@@ -134,7 +125,7 @@ def prod_history(history, tmp_path_factory) -> ProdHistory:
     folder = tmp_path_factory.mktemp("prod")
     (folder / "dagster_home").mkdir()
     with running_s3_server() as endpoint:
-        s3 = _s3_client(endpoint)
+        s3 = s3_client(endpoint)
         s3.create_bucket(Bucket=BUCKET)
         server_env = {**mlflow_server_environment(endpoint), "AWS_EC2_METADATA_DISABLED": "true"}
         with (

@@ -12,9 +12,8 @@ import pytest
 from mlvp_assets import files
 from mlvp_assets.automation.landing_zone import list_landing_files
 from mlvp_assets.bronze.landing_csv import _parse_one
-from mlvp_assets.settings import S3_ENDPOINT
 from mlvp_assets_tests.factories import csv_text, good_rows
-from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
+from mlvp_assets_tests.object_store import running_s3_server, s3_client, use_s3_server
 
 BUCKET = "mlvp-landing"
 ROOT = f"s3a://{BUCKET}/mlvp"
@@ -29,20 +28,8 @@ def s3_endpoint():
 @pytest.fixture
 def bucket(s3_endpoint, monkeypatch):
     """An empty bucket, and the environment the project reads its endpoint and credentials from."""
-    import boto3
-
-    for name, value in {
-        S3_ENDPOINT.name: s3_endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name=REGION,
-    )
+    use_s3_server(monkeypatch, s3_endpoint)
+    client = s3_client(s3_endpoint)
     client.create_bucket(Bucket=BUCKET)
     yield client
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):

@@ -24,9 +24,9 @@ from mlvp_assets.resources.spark import (
     DELTA_EXTENSION,
     delta_maven_coordinate,
 )
-from mlvp_assets_tests.engines_tests.servers import (
+from mlvp_assets_tests.engines_tests.servers import SPARK_HOME
+from mlvp_assets_tests.server_processes import (
     LOOPBACK,
-    SPARK_HOME,
     Started,
     free_port,
     start,

@@ -33,15 +33,9 @@ from mlvp_assets_tests.engines_tests.history import (
     assert_counts_equal_the_reference,
     run_label,
 )
-from mlvp_assets_tests.engines_tests.servers import (
-    BIN,
-    LOOPBACK,
-    StandaloneCluster,
-    free_port,
-    running_mlflow_server,
-    running_standalone_cluster,
-)
+from mlvp_assets_tests.engines_tests.servers import StandaloneCluster, running_standalone_cluster
 from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server, s3_client
+from mlvp_assets_tests.server_processes import BIN, LOOPBACK, free_port, running_mlflow_server
 
 pytestmark = pytest.mark.engines
 

@@ -10,7 +10,6 @@ from mlvp_assets_tests.engines_tests.history import RUNS, simulate_command
 from mlvp_assets_tests.engines_tests.servers import (
     bare_worker_environment,
     master_command,
-    mlflow_server_command,
     shell_line,
     worker_command,
 )
@@ -21,6 +20,7 @@ from mlvp_assets_tests.engines_tests.test_cluster_on_object_store import (
     prod_environment,
 )
 from mlvp_assets_tests.object_store import moto_server_command
+from mlvp_assets_tests.server_processes import mlflow_server_command
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "### Pointing it at a real cluster"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlvp_assets_tests.engines_tests.servers import running_members, running_standalone_cluster
+from mlvp_assets_tests.engines_tests.servers import running_standalone_cluster
+from mlvp_assets_tests.server_processes import running_members
 
 pytestmark = pytest.mark.engines
 

@@ -30,13 +30,8 @@ from mlvp_assets_tests.engines_tests.history import (
     assert_counts_equal_the_reference,
     run_label,
 )
-from mlvp_assets_tests.engines_tests.servers import (
-    BIN,
-    LOOPBACK,
-    running_members,
-    running_mlflow_server,
-    shell_line,
-)
+from mlvp_assets_tests.engines_tests.servers import shell_line
+from mlvp_assets_tests.server_processes import BIN, LOOPBACK, running_members, running_mlflow_server
 
 pytestmark = pytest.mark.engines
 

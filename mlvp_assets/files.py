@@ -10,14 +10,19 @@ Hadoop's ``Path.toString()`` prints it, which the ingestion log has always recor
 object is ``s3a://bucket/key``. ``s3://`` and ``s3a://`` are read with pyarrow's S3 client,
 pointed at ``MLVP_S3_ENDPOINT`` when that is set (an S3-compatible store such as moto or MinIO;
 ``http://`` endpoints are reached over plain HTTP), with credentials from the usual AWS variables.
+
+It also says what names a landing file and a landing day (``is_landing_file``, ``landing_day``,
+``landing_folder_ignored_reason``): the landing sensor and the bronze ingestion apply the same rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import os
+import re
 import stat
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -35,8 +40,23 @@ _HASH_CHUNK_BYTES = 1 << 20
 LANDING_SUFFIXES = (".csv", ".csv.gz")
 
 
+# A landing day's folder name: digits only, dashes where ISO puts them (``re.ASCII``: no other
+# script's digits). ``date.fromisoformat`` alone also takes ``20260101`` and ``2026-W01-1``.
+_LANDING_DAY_NAME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
 def is_landing_file(name: str) -> bool:
     return name.endswith(LANDING_SUFFIXES)
+
+
+def landing_day(name: str) -> dt.date | None:
+    """The landing day a folder named ``name`` holds, or None: only ``YYYY-MM-DD`` names a day."""
+    if not _LANDING_DAY_NAME.fullmatch(name):
+        return None
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:  # 2026-13-01, 2026-02-30
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +128,32 @@ def exists(uri: str) -> bool:
 def is_symlink(uri: str) -> bool:
     """Whether ``uri`` is a local symbolic link (an object store has none)."""
     return is_local_path(uri) and os.path.islink(local_path(uri))
+
+
+def landing_folder_ignored_reason(entry: FileEntry) -> str | None:
+    """Why an entry of the landing root holds no landing day, or None when it does (a real folder
+    named ``YYYY-MM-DD``). The one rule the landing sensor and the bronze ingestion both apply."""
+    if entry.is_symlink:
+        return (
+            f"{entry.name} is a symbolic link; a landing day must be a folder of the landing root "
+            "(a link is not followed: it may point outside the storage root)"
+        )
+    if not entry.is_dir:
+        return f"{entry.name} is not a folder; landing files must sit in a day's folder (landing/YYYY-MM-DD/)"
+    if landing_day(entry.name) is None:
+        return f"{entry.name} is not a landing day; a day's folder is named YYYY-MM-DD"
+    return None
+
+
+def entry_of(uri: str) -> FileEntry | None:
+    """``uri`` itself as its folder's listing shows it (a local link as itself, never followed);
+    None if it does not exist."""
+    filesystem, path = resolve(uri)
+    if isinstance(filesystem, fs.LocalFileSystem):
+        found = _local_entries(uri, [path])
+        return found[0] if found else None
+    info = filesystem.get_file_info(path)
+    return None if info.type == fs.FileType.NotFound else _stored_entry(uri, info)
 
 
 def _link_entry(uri: str, path: str) -> FileEntry:
@@ -200,10 +246,36 @@ def list_tree(uri: str) -> list[tuple[str, FileEntry]]:
     return sorted(found, key=lambda item: item[1].path)
 
 
+class NotARegularFileError(OSError):
+    """A local path that names a FIFO, socket, device or folder where a file was expected."""
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+
+
+def _open_local_file(path: str) -> BinaryIO:
+    # Non-blocking: opening a FIFO for reading would otherwise wait for a writer, for ever. The
+    # kind is checked on the opened descriptor, so nothing can swap the file in between.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for is_kind, name in _FILE_KINDS if is_kind(mode)), "a device")
+            raise NotARegularFileError(f"{kind}, not a regular file")
+        os.set_blocking(descriptor, True)
+        return open(descriptor, "rb", buffering=_HASH_CHUNK_BYTES)
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def open_input(uri: str) -> BinaryIO:
     """A buffered binary stream of the file's bytes as stored (no decompression), readable line
-    by line; close it after use."""
+    by line; close it after use. A local path that is not a regular file raises
+    :class:`NotARegularFileError` (an ``OSError``) instead of being read."""
     filesystem, path = resolve(uri)
+    if isinstance(filesystem, fs.LocalFileSystem):
+        return _open_local_file(path)
     # pyarrow's streams have no readline; io's buffer adds it without reading the file whole.
     return io.BufferedReader(
         filesystem.open_input_stream(path, compression=None), buffer_size=_HASH_CHUNK_BYTES

@@ -27,7 +27,6 @@ This is the trade Spark's file stream source makes with ``maxFileAge`` and Auto 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Mapping
 
@@ -43,7 +42,7 @@ SETTLE_NS = 60 * 60 * 1_000_000_000
 
 @dataclasses.dataclass(frozen=True)
 class LandedFile:
-    day: str  # the landing folder's name, an ISO date
+    day: str  # the landing folder's name, YYYY-MM-DD
     path: str
     size: int
     modified_ns: int
@@ -62,36 +61,47 @@ class LandedFile:
 @dataclasses.dataclass(frozen=True)
 class LandingListing:
     files: tuple[LandedFile, ...]
-    ignored_folders: tuple[str, ...]  # folders whose name is not an ISO date
+    # Entries of the landing root that hold no landing day (a folder not named YYYY-MM-DD, a
+    # symbolic link, a loose file) -> why, by the rule the ingestion applies too.
+    ignored: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ignored_folders(self) -> tuple[str, ...]:
+        return tuple(sorted(self.ignored))
 
 
 def list_landing_files(landing_root: str) -> LandingListing:
     """Every ``<landing_root>/<YYYY-MM-DD>/*.csv`` and ``*.csv.gz``; a missing landing root is an
-    empty listing. Other files in a day's folder are the ingestion's to log as ignored.
+    empty listing. Other files in a day's folder are the ingestion's to log as ignored; what else
+    the landing root holds is named in ``ignored`` with the reason
+    (:func:`mlvp_assets.files.landing_folder_ignored_reason`), and nothing in it is taken.
 
     One recursive listing, not one per day folder: on an object store that is a request per
     1,000 files instead of a request per day (a year of days listed one folder at a time took 8 s
-    against a local S3 server, at once 0.2 s).
+    against a local S3 server, at once 0.2 s). A symbolic link is not descended into.
     """
-    files, folders = [], set()
-    for relative, entry in storage_files.list_tree(landing_root):
-        parts = relative.split("/")
-        if len(parts) > 1 or entry.is_dir:
-            folders.add(parts[0])
-        if len(parts) != 2 or entry.is_dir or not storage_files.is_landing_file(parts[1]):
-            continue
-        if _is_iso_date(parts[0]):
-            files.append(LandedFile(parts[0], entry.path, entry.size, entry.modified_ns))
-    ignored = sorted(folder for folder in folders if not _is_iso_date(folder))
-    return LandingListing(tuple(sorted(files, key=lambda file: file.path)), tuple(ignored))
-
-
-def _is_iso_date(name: str) -> bool:
-    try:
-        dt.date.fromisoformat(name)
-    except ValueError:
-        return False
-    return True
+    listed = storage_files.list_tree(landing_root)
+    top = {relative: entry for relative, entry in listed if "/" not in relative}
+    for relative, _ in listed:
+        folder = relative.split("/", 1)[0]
+        if folder not in top:  # an object store lists keys: a folder is the first part of one
+            top[folder] = storage_files.FileEntry(
+                storage_files.join(landing_root, folder), folder, size=0, modified_ns=0, is_dir=True
+            )
+    ignored = {
+        name: reason
+        for name, entry in sorted(top.items())
+        if (reason := storage_files.landing_folder_ignored_reason(entry))
+    }
+    files = [
+        LandedFile(relative.split("/")[0], entry.path, entry.size, entry.modified_ns)
+        for relative, entry in listed
+        if relative.count("/") == 1
+        and relative.split("/")[0] not in ignored
+        and not entry.is_dir
+        and storage_files.is_landing_file(entry.name)
+    ]
+    return LandingListing(tuple(sorted(files, key=lambda file: file.path)), ignored)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -46,10 +46,8 @@ def _run_key(day: str, files: list[LandedFile]) -> str:
 def landing_zone_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
     listed_at_ns = time.time_ns()  # before listing: a file that lands during the listing is newer
     listing = list_landing_files(storage.landing_root)
-    if listing.ignored_folders:
-        context.log.warning(
-            f"ignored landing folders whose name is not a date: {', '.join(listing.ignored_folders)}"
-        )
+    for reason in listing.ignored.values():
+        context.log.warning(f"ignored in {storage.landing_root}: {reason}")
     valid_days = set(daily_partitions.get_partition_keys())
     taken = LandingCursor.from_json(context.cursor)
     new_by_day: dict[str, list[LandedFile]] = {}

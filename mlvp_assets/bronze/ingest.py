@@ -5,7 +5,10 @@ Three steps, each a plain function:
 1. ``discover_landing_files``: list a day's folder with size and SHA-256 (:mod:`mlvp_assets.files`,
    local or object store, no Spark). ``*.csv`` and ``*.csv.gz`` are landing files; anything else
    there (a folder, a symbolic link: never followed) is logged as ``ignored`` with the reason,
-   never skipped without a word.
+   never skipped without a word. A day's folder that is itself no landing day by the landing
+   sensor's rule (:func:`mlvp_assets.files.landing_folder_ignored_reason`: a symbolic link, say)
+   is logged as ``ignored`` and nothing in it is read. A landing file that cannot be read to be
+   hashed (permission denied, gone since it was listed, a FIFO) is ``rejected`` with the error.
 2. ``plan_ingestion``: compare them with the ``ingestion_log``: a file seen before with the same
    content is skipped, a changed file replaces its earlier rows, a copy of an ingested file
    under another name is skipped and logged.
@@ -48,6 +51,7 @@ from mlvp_assets.schema import PARTITION_COLUMN
 
 FOLDER_HASH = "folder"  # stands in for the content hash of a folder found in a landing day
 LINK_HASH = "symlink"  # and of a symbolic link, whose target is never read
+UNREADABLE_HASH = "unreadable"  # and of a file that could not be read: logged again once readable
 MAX_PARSE_TASKS = 200
 
 
@@ -85,6 +89,7 @@ class LandingFile:
     size_bytes: int
     content_sha256: str
     ignored_reason: str | None = None  # set for what is not a landing file
+    unreadable_reason: str | None = None  # set for a file that could not be read, naming it
 
 
 @dataclass
@@ -94,6 +99,7 @@ class IngestionPlan:
     unchanged: list[LandingFile] = field(default_factory=list)  # seen before, same content: nothing to do
     duplicates: dict[str, str] = field(default_factory=dict)  # path -> earlier path with the same content
     ignored: list[LandingFile] = field(default_factory=list)  # not landing files, not logged before
+    unreadable: list[LandingFile] = field(default_factory=list)  # landing files that could not be read
 
 
 def _ignored_reason(entry: files.FileEntry) -> str | None:
@@ -109,24 +115,29 @@ def _ignored_reason(entry: files.FileEntry) -> str | None:
     return None
 
 
-def _content_hash(entry: files.FileEntry) -> str:
+def _landing_file(entry: files.FileEntry, ignored_reason: str | None) -> LandingFile:
     if entry.is_symlink:
-        return LINK_HASH
-    return FOLDER_HASH if entry.is_dir else files.content_sha256(entry.path)
+        return LandingFile(entry.path, entry.size, LINK_HASH, ignored_reason)
+    if entry.is_dir:
+        return LandingFile(entry.path, entry.size, FOLDER_HASH, ignored_reason)
+    try:
+        sha = files.content_sha256(entry.path)
+    except OSError as error:
+        reason = f"{entry.path}: could not be read ({error})"
+        return LandingFile(entry.path, entry.size, UNREADABLE_HASH, ignored_reason, reason)
+    return LandingFile(entry.path, entry.size, sha, ignored_reason)
 
 
 def discover_landing_files(directory: str) -> list[LandingFile]:
-    """Everything in one landing folder, with size and SHA-256; none if the folder does not exist."""
-    entries = files.list_folder(directory) or []
-    return [
-        LandingFile(
-            entry.path,
-            entry.size,
-            _content_hash(entry),
-            _ignored_reason(entry),
-        )
-        for entry in entries
-    ]
+    """Everything in one landing folder, with size and SHA-256; none if the folder does not exist.
+    A folder that is no landing day (a symbolic link, say) is listed alone, as ignored."""
+    folder = files.entry_of(directory)
+    if folder is None:
+        return []
+    folder_reason = files.landing_folder_ignored_reason(folder)
+    if folder_reason:
+        return [_landing_file(folder, folder_reason)]
+    return [_landing_file(entry, _ignored_reason(entry)) for entry in files.list_folder(directory) or []]
 
 
 def plan_ingestion(found: Sequence[LandingFile], seen: Mapping[str, str]) -> IngestionPlan:
@@ -140,6 +151,8 @@ def plan_ingestion(found: Sequence[LandingFile], seen: Mapping[str, str]) -> Ing
             plan.unchanged.append(file)
         elif file.ignored_reason:
             plan.ignored.append(file)
+        elif file.unreadable_reason:
+            plan.unreadable.append(file)
         elif earlier_sha is None and file.content_sha256 in path_by_hash:
             plan.duplicates[file.path] = path_by_hash[file.content_sha256]
         else:
@@ -267,6 +280,18 @@ def _log_entries(
                 day, file.path, file.size_bytes, file.content_sha256, 0, Status.IGNORED, file.ignored_reason
             )
         )
+    for file in plan.unreadable:
+        entries.append(
+            IngestionLogEntry(
+                day,
+                file.path,
+                file.size_bytes,
+                file.content_sha256,
+                0,
+                Status.REJECTED,
+                file.unreadable_reason,
+            )
+        )
     return entries
 
 
@@ -280,6 +305,7 @@ def ingest_landing_day(
     try:
         summaries = file_summaries(parsed)
         rejected = {path: summary.error for path, summary in summaries.items() if summary.error}
+        rejected.update({file.path: file.unreadable_reason or "" for file in plan.unreadable})
         accepted = [file.path for file in plan.to_ingest if file.path not in rejected]
         rows = bronze_rows(parsed, day, sorted(rejected))
         rows_by_file = dict.fromkeys(accepted, 0)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from mlvp_assets import files
 from mlvp_assets.automation.landing_zone import LandedFile, list_landing_files
 from mlvp_assets.simulate import simulate_landing
 
@@ -25,7 +26,66 @@ def test_lists_csv_and_gzip_files_of_dated_folders_and_reports_other_folders(tmp
 
     assert [file.path for file in listing.files] == sorted(uri(path) for path in kept)
     assert [file.day for file in listing.files] == ["2026-01-02", "2026-01-02", "2026-01-03", "2026-01-03"]
-    assert listing.ignored_folders == ("2026-13-01", "tmp")
+    assert listing.ignored == {
+        "2026-13-01": "2026-13-01 is not a landing day; a day's folder is named YYYY-MM-DD",
+        "loose.csv": (
+            "loose.csv is not a folder; landing files must sit in a day's folder (landing/YYYY-MM-DD/)"
+        ),
+        "tmp": "tmp is not a landing day; a day's folder is named YYYY-MM-DD",
+    }
+
+
+# Names date.fromisoformat takes (Python 3.11: basic and ISO-week forms) or that look like a day.
+NOT_DAY_NAMES = [
+    "20260105",
+    "2026-W02-1",
+    "2026W021",
+    "2026-01-5",
+    "２０２６-01-05",
+    "2026-01-05 ",
+    "2026-01-05\n",
+]
+
+
+def test_only_a_yyyy_mm_dd_folder_name_is_a_landing_day():
+    assert files.landing_day("2026-01-05") == dt.date(2026, 1, 5)
+    assert dt.date.fromisoformat("20260105") == dt.date.fromisoformat("2026-W02-1") == dt.date(2026, 1, 5)
+    for name in [*NOT_DAY_NAMES, "2026-02-30", "2026-001", "", "."]:
+        assert files.landing_day(name) is None, repr(name)
+
+
+def test_folders_named_like_a_date_in_another_form_are_reported_and_none_of_their_files_taken(tmp_path):
+    kept = drop(tmp_path, "2026-01-05", "a.csv")
+    for name in NOT_DAY_NAMES:
+        drop(tmp_path, name, "a.csv")
+
+    listing = list_landing_files(str(tmp_path / "landing"))
+
+    assert [file.path for file in listing.files] == [uri(kept)]
+    assert listing.ignored == {
+        name: f"{name} is not a landing day; a day's folder is named YYYY-MM-DD"
+        for name in sorted(NOT_DAY_NAMES)
+    }
+
+
+def test_a_day_folder_that_is_a_symbolic_link_is_reported_and_not_descended_into(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("id\n1\n")
+    kept = drop(tmp_path / "root", "2026-01-05", "a.csv")
+    (tmp_path / "root" / "landing" / "2026-01-06").symlink_to(outside)
+    (tmp_path / "root" / "landing" / "2026-01-07").symlink_to(outside / "gone")  # dangling
+
+    listing = list_landing_files(str(tmp_path / "root" / "landing"))
+
+    assert [file.path for file in listing.files] == [uri(kept)]
+    assert listing.ignored == {
+        day: (
+            f"{day} is a symbolic link; a landing day must be a folder of the landing root "
+            "(a link is not followed: it may point outside the storage root)"
+        )
+        for day in ("2026-01-06", "2026-01-07")
+    }
 
 
 def test_a_missing_landing_root_is_an_empty_listing(tmp_path):

@@ -10,9 +10,13 @@ over a day holding all of them at once.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
+import shutil
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +26,14 @@ from pyspark.sql import functions as F
 from mlvp_assets import files
 from mlvp_assets.automation.landing_zone import list_landing_files
 from mlvp_assets.bronze import landing_csv
-from mlvp_assets.bronze.ingest import Status, discover_landing_files
+from mlvp_assets.bronze.assets import bronze_listings
+from mlvp_assets.bronze.ingest import (
+    LINK_HASH,
+    UNREADABLE_HASH,
+    Status,
+    discover_landing_files,
+    plan_ingestion,
+)
 from mlvp_assets.bronze.landing_csv import (
     FIELD_SIZE_LIMIT,
     FILE_ERROR,
@@ -31,6 +42,7 @@ from mlvp_assets.bronze.landing_csv import (
     parse_landing_csv,
 )
 from mlvp_assets.bronze.rules import MAX_NAMED_COLUMNS, describe_source_changes
+from mlvp_assets.delta_tables import read_table
 from mlvp_assets.schema import LANDING_COLUMNS
 from mlvp_assets_tests.assets_tests.medallion import (
     INGEST_AND_CLEAN,
@@ -246,9 +258,121 @@ def test_the_parser_refuses_a_file_replaced_by_a_link_after_it_was_listed(landin
     assert opened == []
 
 
+def test_a_day_folder_that_is_a_symbolic_link_is_ignored_by_the_ingestion_and_nothing_in_it_read(
+    landing_with_links, opened
+):
+    root, outside = landing_with_links
+    (root / "landing" / "2026-03-05").symlink_to(outside)
+    found = discover_landing_files(f"file:{root}/landing/2026-03-05")
+    assert [(file.path, file.content_sha256, file.ignored_reason) for file in found] == [
+        (
+            f"file:{root}/landing/2026-03-05",
+            LINK_HASH,
+            "2026-03-05 is a symbolic link; a landing day must be a folder of the landing root "
+            "(a link is not followed: it may point outside the storage root)",
+        )
+    ]
+    assert opened == []
+
+
+def _discover_beside_fifo(directory: str, fifo: Path) -> list:
+    """Discovery in a thread: if it blocks on the FIFO, a writer is opened and closed to release
+    it, and the test fails instead of hanging."""
+    found: list = []
+    worker = threading.Thread(target=lambda: found.extend(discover_landing_files(directory)), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    if worker.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(timeout=20)
+        pytest.fail(f"discovering {directory} waited for a writer of {fifo.name}")
+    return found
+
+
+def test_a_fifo_named_csv_is_rejected_without_waiting_for_a_writer(tmp_path):
+    # Opening a FIFO for reading waits for a writer: hashing one held the day's run for ever.
+    day = write_landing_file(tmp_path, "2026-03-01", "good.csv", csv_text(good_rows(2))).parent
+    os.mkfifo(day / "fifo.csv")
+    found = {
+        file.path.rsplit("/", 1)[1]: file for file in _discover_beside_fifo(f"file:{day}", day / "fifo.csv")
+    }
+    assert sorted(found) == ["fifo.csv", "good.csv"]
+    assert found["fifo.csv"].unreadable_reason == (
+        f"file:{day}/fifo.csv: could not be read (a FIFO, not a regular file)"
+    )
+    assert found["good.csv"].unreadable_reason is None
+    plan = plan_ingestion(list(found.values()), {})
+    assert [file.path for file in plan.to_ingest] == [f"file:{day}/good.csv"]
+    assert [file.path for file in plan.unreadable] == [f"file:{day}/fifo.csv"]
+    assert (
+        plan_ingestion(
+            list(found.values()), {file.path: file.content_sha256 for file in found.values()}
+        ).unreadable
+        == []
+    )
+
+
+NOBODY = 65534
+
+
+def _discover_as_nobody(directory: str) -> list[dict]:
+    """``discover_landing_files`` in a forked child that has given up root for the user nobody
+    (a child process: a process cannot take root back), its findings sent back as JSON."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            found = [dataclasses.asdict(file) for file in discover_landing_files(directory)]
+            with os.fdopen(write_end, "w") as pipe:
+                json.dump(found, pipe)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        sent = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and sent, f"the child as nobody failed ({status})"
+    return json.loads(sent)
+
+
+def test_a_file_the_reader_may_not_read_is_rejected_naming_it_and_the_others_kept():
+    # chmod 000 stops every reader but root (CAP_DAC_OVERRIDE), and these tests may run as root:
+    # there the discovery runs as the user nobody, so the kernel's permission check is the real one.
+    # The folder is its own under /tmp (pytest's are private to their user), open to others to read.
+    folder = Path(tempfile.mkdtemp(prefix="mlvp-unreadable-"))
+    try:
+        folder.chmod(0o755)
+        day = write_landing_file(folder, "2026-03-01", "good.csv", csv_text(good_rows(2))).parent
+        secret = write_landing_file(folder, "2026-03-01", "secret.csv", csv_text([listing("SECRET")]))
+        for path in (day.parent, day):
+            path.chmod(0o755)
+        secret.chmod(0o000)
+        if os.geteuid() == 0:
+            found = _discover_as_nobody(f"file:{day}")
+        else:
+            found = [dataclasses.asdict(file) for file in discover_landing_files(f"file:{day}")]
+    finally:
+        shutil.rmtree(folder)
+    by_name_ = {file["path"].rsplit("/", 1)[1]: file for file in found}
+    assert sorted(by_name_) == ["good.csv", "secret.csv"]
+    assert by_name_["secret.csv"]["unreadable_reason"] == (
+        f"file:{day}/secret.csv: could not be read ([Errno 13] Permission denied: '{day}/secret.csv')"
+    )
+    assert by_name_["secret.csv"]["content_sha256"] == UNREADABLE_HASH
+    good = by_name_["good.csv"]
+    assert good["unreadable_reason"] is None and len(good["content_sha256"]) == 64
+
+
 # --- through bronze and silver ------------------------------------------------------------------
 
 DAY = "2026-03-02"
+LINKED_DAY = "2026-03-03"  # a link to a folder outside the root
 GOOD_ROWS = 3
 READABLE = {  # name -> rows in bronze
     "good.csv": GOOD_ROWS,
@@ -259,6 +383,7 @@ REJECTED = {
     "too_big.csv": "unreadable CSV at line 2: field larger than field limit",
     "png.csv": NOT_UTF8,
     "nul_bytes.csv": NO_LAYOUT,
+    "fifo.csv": "could not be read (a FIFO, not a regular file)",
 }
 IGNORED = {
     "sub": "is a folder",
@@ -295,9 +420,20 @@ def extreme_day(tmp_path_factory, spark):
     (day / "linked.csv").symlink_to(outside / "secret.csv")
     (day / "linked_folder").symlink_to(outside)
     (day / "dangling.csv").symlink_to(outside / "gone.csv")
+    os.mkfifo(day / "fifo.csv")
+    (root / "landing" / LINKED_DAY).symlink_to(outside)
     result = materialize_day(INGEST_AND_CLEAN, resources, DAY)
     assert result.success, "the run failed instead of going on with the readable files"
     return result, resources["storage"]
+
+
+@pytest.fixture(scope="module")
+def linked_day(extreme_day):
+    """Bronze for a day whose folder is a symbolic link to a folder of CSV files outside the root."""
+    _, storage = extreme_day
+    result = materialize_day([bronze_listings], medallion_resources(storage.local_root), LINKED_DAY)
+    assert result.success, "the run failed instead of logging the linked day's folder as ignored"
+    return result, storage
 
 
 def log_by_name(spark, storage) -> dict:
@@ -342,3 +478,21 @@ def test_the_readable_files_check_names_the_rejected_files_and_the_schema_line_s
     new = len(WIDE_EXTRAS) + 1  # and one_mb.csv's description
     assert schema.description.endswith(f"and {new - MAX_NAMED_COLUMNS:,} more")
     assert len(schema.metadata["new_columns"].value) == new
+
+
+@pytest.mark.slow
+def test_a_day_folder_that_is_a_link_is_logged_as_ignored_and_nothing_outside_the_root_is_ingested(
+    linked_day, spark
+):
+    result, storage = linked_day
+    (entry,) = ingestion_log(spark, storage, LINKED_DAY)
+    assert entry.path == f"file:{storage.local_root}/landing/{LINKED_DAY}"
+    assert (entry.status, entry.row_count, entry.content_sha256) == (Status.IGNORED, 0, LINK_HASH)
+    assert entry.detail.startswith(f"{LINKED_DAY} is a symbolic link; a landing day must be a folder")
+    metadata = result.asset_materializations_for_node("bronze_listings")[0].metadata
+    assert list(metadata["files_ignored"].value) == [entry.path]
+    assert day_rows(spark, storage, "bronze_listings", LINKED_DAY).count() == 0
+    bronze_ids = {
+        row.listing_id for row in read_table(spark, storage.table_path("bronze_listings")).collect()
+    }
+    assert "OUTSIDE" not in bronze_ids

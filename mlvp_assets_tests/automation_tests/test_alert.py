@@ -6,7 +6,7 @@ import dagster as dg
 
 from mlvp_assets.automation.alert_sensors import check_links, check_summary
 from mlvp_assets.resources.alerts import Alert, Severity
-from mlvp_assets.resources.alerts.alert import SUMMARY_MAX_CHARS
+from mlvp_assets.resources.alerts.alert import SUMMARY_MAX_CHARS, escape_chat_text
 
 
 def run_failure(**changes) -> Alert:
@@ -48,6 +48,23 @@ def test_subject_and_text_without_asset_or_partition():
         "  run: http://127.0.0.1:3000/runs/r1\n"
     )
     assert alert.webhook_payload("mlvp prod") == {"text": alert.to_text("mlvp prod")}
+
+
+def test_the_webhook_text_escapes_only_slacks_control_characters():
+    assert escape_chat_text("<!channel> & <@U1> &lt; é *bold*") == (
+        "&lt;!channel&gt; &amp; &lt;@U1&gt; &amp;lt; é *bold*"
+    )
+    alert = run_failure(
+        summary="column <!here> added",
+        links={"report": "http://127.0.0.1:8080/r?day=2026-01-02&kind=drift"},
+    )
+    text = alert.webhook_payload()["text"]
+    assert "  column &lt;!here&gt; added" in text.splitlines()
+    # Slack shows "&amp;" as "&": the link is the same address.
+    assert "  report: http://127.0.0.1:8080/r?day=2026-01-02&amp;kind=drift" in text.splitlines()
+    # The log channel's JSON and the e-mail keep the values as they are.
+    assert Alert.from_json(alert.to_json()).summary == "column <!here> added"
+    assert "  column <!here> added" in alert.to_text().splitlines()
 
 
 def test_subject_names_asset_and_partition_once():

@@ -9,6 +9,7 @@ from mlvp_assets.automation.alert_sensors import (
     alert_sensors,
     asset_check_failure_alert_sensor,
     build_check_failure_alert_sensor,
+    build_run_failure_alert_sensor,
     run_end_records,
     run_failure_alert_sensor,
 )
@@ -245,10 +246,9 @@ def test_run_ends_of_every_kind_are_read_once_and_in_order_whatever_the_batch_si
 
 
 def test_a_failed_run_is_alerted_once(instance, alerts):
-    # The first tick only places the cursor after the newest run failure, as Dagster's run status
-    # sensors do.
+    # With no run failed in its lookback, the first tick places the cursor after the newest one.
     start = evaluate(run_failure_alert_sensor, instance, alerts)
-    assert start.skip_message.startswith("Initiating run_failure_alert_sensor")
+    assert (start.skip_message, start.cursor) == ("no run ended in the lookback", "0")
 
     failed = ingestion_job.execute_in_process(
         instance=instance, raise_on_error=False, tags={"dagster/partition": "2026-01-04"}
@@ -269,14 +269,50 @@ def test_a_failed_run_is_alerted_once(instance, alerts):
         in alert.summary
     )
     assert alert.links == {"run": f"{UI}/runs/{failed.run_id}"}
-    assert [reaction.error for reaction in tick.dagster_run_reactions] == [None]
+    assert tick.skip_message == "sent 1 alert(s) for 1 run(s)"
 
     # A successful run and the next tick add nothing.
     dg.materialize(
         [daily_predictions], instance=instance, partition_key="2026-01-04", selection=[daily_predictions]
     )
-    evaluate(run_failure_alert_sensor, instance, alerts, cursor=tick.cursor)
+    after = evaluate(run_failure_alert_sensor, instance, alerts, cursor=tick.cursor)
+    assert (after.skip_message, after.cursor) == ("no new run failures", tick.cursor)
     assert len(sent(alerts)) == 1
+
+
+def test_a_new_run_failure_sensor_alerts_on_the_failures_of_its_lookback_only(instance, alerts):
+    ingestion_job.execute_in_process(instance=instance, raise_on_error=False)
+    recent = evaluate(run_failure_alert_sensor, instance, alerts)  # a day's lookback
+    assert recent.skip_message == "sent 1 alert(s) for 1 run(s)"
+
+    sensor = build_run_failure_alert_sensor(name="no_lookback_sensor", first_tick_lookback=dt.timedelta(0))
+    first = evaluate(sensor, instance, alerts)
+    assert first.skip_message == "no run ended in the lookback"
+    assert first.cursor == recent.cursor  # starts after the old failure
+    assert len(sent(alerts)) == 1
+
+    ingestion_job.execute_in_process(instance=instance, raise_on_error=False)
+    evaluate(sensor, instance, alerts, cursor=first.cursor)
+    assert len(sent(alerts)) == 2
+
+
+def test_the_run_failure_sensor_goes_on_from_the_cursor_dagsters_run_failure_sensor_left(instance, alerts):
+    """Before it kept its own cursor, ``run_failure_alert_sensor`` was Dagster's
+    ``run_failure_sensor``, whose cursor a deployed instance still holds under that name."""
+    from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
+
+    handled = ingestion_job.execute_in_process(instance=instance, raise_on_error=False)
+    [handled_end] = run_end_records(instance, None)
+    legacy = RunStatusSensorCursor(record_id=handled_end.storage_id, record_timestamp="2026-01-04T06:00:00")
+    new = ingestion_job.execute_in_process(instance=instance, raise_on_error=False)
+
+    tick = evaluate(run_failure_alert_sensor, instance, alerts, cursor=legacy.to_json())
+    assert [alert.run_id for alert in sent(alerts)] == [new.run_id]  # not handled.run_id again
+    assert handled.run_id != new.run_id and int(tick.cursor) > handled_end.storage_id
+
+    # -1: no run had failed when Dagster's sensor started, so every failure since is new.
+    evaluate(run_failure_alert_sensor, instance, alerts, cursor=RunStatusSensorCursor(record_id=-1).to_json())
+    assert [alert.run_id for alert in sent(alerts)] == [new.run_id, handled.run_id, new.run_id]
 
 
 def test_sensors_are_described_and_take_the_alerts_resource():

@@ -3,6 +3,11 @@
 One alert has one form everywhere: the JSON line of the log channel, the email (subject and
 plain-text body) and the webhook message (a JSON object whose ``text`` is the same plain text,
 which Slack and Microsoft Teams incoming webhooks both display) are all rendered from it.
+
+The webhook's text is escaped as Slack's formatting rules ask (``&``, ``<`` and ``>`` as
+``&amp;``, ``&lt;`` and ``&gt;``): a value from a landing file such as ``<!channel>``,
+``<@U123>`` or ``<https://evil.example|click>`` is shown as written, never read as a mention of
+everyone, of a person, or as a link with a label.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUMMARY_MAX_CHARS = 600
+# Slack's control characters in message text, and the entities it decodes them from (in this
+# order: ``&`` first, so that the other entities are not escaped again).
+CHAT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
 
 class Severity(enum.StrEnum):
@@ -29,6 +37,15 @@ def shorten(text: str, limit: int) -> str:
     """``text`` on at most ``limit`` characters, an ellipsis marking a cut."""
     text = text.strip()
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def escape_chat_text(text: str) -> str:
+    """``text`` with Slack's control characters as entities, as Slack's message formatting asks:
+    what a ``<...>`` would mention (``<!channel>``, ``<@U123>``) or link (``<url|label>``) is shown
+    as written. Only these three: Slack decodes no other entity."""
+    for character, entity in CHAT_ESCAPES:
+        text = text.replace(character, entity)
+    return text
 
 
 def _utc_now() -> dt.datetime:
@@ -122,7 +139,8 @@ class Alert:
     def webhook_payload(self, label: str = "mlvp") -> dict[str, str]:
         """The JSON body of a webhook POST: only ``text``, the one field Slack and Teams both accept.
 
-        URLs are written bare; both tools turn them into links. The first line is the headline
-        that chat notifications preview.
+        The plain text with ``&``, ``<`` and ``>`` escaped (:func:`escape_chat_text`), so that no
+        value in it is read as a mention or a labelled link. URLs are written bare; both tools turn
+        them into links. The first line is the headline that chat notifications preview.
         """
-        return {"text": self.to_text(label)}
+        return {"text": escape_chat_text(self.to_text(label))}

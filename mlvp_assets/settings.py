@@ -132,6 +132,14 @@ RETRAIN_AFTER_DRIFTED_DAYS = Setting(
     "3",
 )
 
+# Tests.
+CRASH_AT = Setting(
+    "MLVP_CRASH_AT",
+    "tests only: a crash point of mlvp_assets/crash_points.py (bronze.written, silver.written, "
+    "model.registered) at which the run kills its own process group with SIGKILL, as a crash would; "
+    "never set in a real run",
+)
+
 # Alerts (prod; dev and test log alerts to <root>/alerts/alerts.jsonl).
 ALERT_CHANNEL = Setting("MLVP_ALERT_CHANNEL", "prod: where alerts go: log, email or webhook", "log")
 SMTP_HOST = Setting("MLVP_SMTP_HOST", "email alerts: the SMTP server")

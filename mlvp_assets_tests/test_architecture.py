@@ -17,6 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "names",
         "settings",
+        "crash_points",
         "schema",
         "partitions",
         "files",

@@ -39,6 +39,7 @@ from mlvp_assets.bronze.landing_csv import (
     FileSummary,
     parse_files,
 )
+from mlvp_assets.crash_points import BRONZE_WRITTEN, crash_point
 from mlvp_assets.delta_tables import (
     append,
     dataclass_frame,
@@ -325,6 +326,7 @@ def ingest_landing_day(
     finally:
         parsed.unpersist()
 
+    crash_point(BRONZE_WRITTEN)
     entries = _log_entries(day, plan, {file.path: file for file in found}, summaries, rows_by_file)
     if entries:
         log = dataclass_frame(spark, entries, IngestionLogEntry)

@@ -13,6 +13,7 @@ import dagster as dg
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from mlvp_assets.crash_points import MODEL_REGISTERED, crash_point
 from mlvp_assets.delta_tables import read_table, single_row, table_exists, table_metadata, table_version
 from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
 from mlvp_assets.ml.features import TargetTransform
@@ -207,6 +208,7 @@ def price_model(
             version = register_challenger(
                 model_registry.client(), info, name, tags={"training_set_version": str(training_set_version)}
             )
+            crash_point(MODEL_REGISTERED)
     finally:
         rows.unpersist()
     context.log.info(

@@ -3,6 +3,7 @@ silver contract check."""
 
 import dagster as dg
 
+from mlvp_assets.crash_points import SILVER_WRITTEN, crash_point
 from mlvp_assets.delta_tables import read_partition, replace_partition, table_metadata
 from mlvp_assets.names import BRONZE_TABLE, DATA_QUALITY_LOG, QUARANTINE_TABLE, SILVER_GROUP, SILVER_TABLE
 from mlvp_assets.partitions import daily_partitions, partition_day
@@ -68,6 +69,7 @@ def silver_and_quarantined_listings(
         quarantined = quarantined_rows(flagged)
         silver_path, quarantine_path = storage.table_path(SILVER_TABLE), storage.table_path(QUARANTINE_TABLE)
         replace_partition(silver, silver_path, day)
+        crash_point(SILVER_WRITTEN)
         replace_partition(quarantined, quarantine_path, day, merge_schema=True)  # bronze columns grow
         failures = rule_failure_counts(flagged)
         clean_count = typed.count()

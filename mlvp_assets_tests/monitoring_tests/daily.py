@@ -13,13 +13,44 @@ from pathlib import Path
 import dagster as dg
 
 from mlvp_assets.definitions import build_definitions
+from mlvp_assets.schema import LANDING_COLUMNS
 from mlvp_assets.simulate import simulate_landing
+from mlvp_assets_tests.factories import csv_text, listing, write_landing_file
+from mlvp_assets_tests.hostile import HOSTILE_VALUES
 
 DAY_1 = dt.date(2026, 1, 1)
 DAYS = [DAY_1 + dt.timedelta(days=offset) for offset in range(4)]
 ROWS_PER_DAY = 500
-DRIFTED_DAY = DAYS[2]  # shifted features, a new neighbourhood, an extra column
+DRIFTED_DAY = DAYS[2]  # shifted features, a new neighbourhood, an extra column; and hostile.csv
 PRICE_SHIFTED_DAY = DAYS[3]  # prices x1.6, features as on the first days
+
+# A file of the drifted day whose values are HTML or script: in neighbourhood_cleansed and
+# property_type of valid listings (they reach gold; the model knows neither value, so every one is
+# in unseen_listings, the unseen-values chart and the drift report's category charts), and as the
+# names of new columns (rescued into _rescued_data, named on the dashboard). Few rows, so the
+# day's other figures stay as they were; enough per value to rank in the top unseen values.
+HOSTILE_FILE = "hostile.csv"
+HOSTILE_CELL_VALUES = HOSTILE_VALUES[:2] + HOSTILE_VALUES[3:4]  # element, script end, attribute end
+HOSTILE_ROWS_PER_VALUE = 5
+HOSTILE_COLUMNS = ("neighbourhood_cleansed", "property_type")
+
+
+def hostile_listings() -> dict[str, dict[str, str | None]]:
+    """listing_id -> the row of the hostile file (landing columns, then the hostile columns)."""
+    rows = {}
+    for value_index, value in enumerate(HOSTILE_CELL_VALUES):
+        for row in range(HOSTILE_ROWS_PER_VALUE):
+            listing_id = f"HOSTILE{value_index}{row}"
+            rescued = {name: f"{listing_id} {name}" for name in HOSTILE_VALUES}
+            rows[listing_id] = listing(listing_id, **dict.fromkeys(HOSTILE_COLUMNS, value), **rescued)
+    return rows
+
+
+def land_hostile_file(root: Path) -> None:
+    header = [*LANDING_COLUMNS, *HOSTILE_VALUES]
+    write_landing_file(
+        root, DRIFTED_DAY.isoformat(), HOSTILE_FILE, csv_text(list(hostile_listings().values()), header)
+    )
 
 
 @dataclasses.dataclass
@@ -34,7 +65,8 @@ class SimulatedDays:
 
 
 def land_simulated_days(root: Path) -> None:
-    """Days 1-3 with drift from day 3; day 4 from a run whose only drift is shifted prices."""
+    """Days 1-3 with drift from day 3, and the hostile file on day 3; day 4 from a run whose only
+    drift is shifted prices."""
     simulate_landing(
         root,
         DAY_1,
@@ -56,6 +88,7 @@ def land_simulated_days(root: Path) -> None:
         scratch / "landing" / PRICE_SHIFTED_DAY.isoformat(), root / "landing" / PRICE_SHIFTED_DAY.isoformat()
     )
     shutil.rmtree(scratch)
+    land_hostile_file(root)
 
 
 def run_simulated_days(root: Path) -> SimulatedDays:

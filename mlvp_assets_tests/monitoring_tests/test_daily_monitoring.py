@@ -1,29 +1,46 @@
 """Four simulated days through the daily job after a champion was trained on days 1-2.
 
-Day 3 drifts (shifted features, a new neighbourhood, an extra column); day 4 only has its prices
-shifted. Asserts on the tables, logs, reports and checks the daily job leaves behind.
+Day 3 drifts (shifted features, a new neighbourhood, an extra column) and has a landing file of
+values that are HTML or script (``daily.HOSTILE_FILE``); day 4 only has its prices shifted.
+Asserts on the tables, logs, reports and checks the daily job leaves behind, and opens day 3's
+dashboard and reports in Chromium: the hostile values are stored as written and shown as text.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from pyspark.sql import functions as F
 
+from mlvp_assets.bronze.landing_csv import RESCUED_DATA
 from mlvp_assets.delta_tables import read_table
-from mlvp_assets.names import DATA_DRIFT_LOG, GOLD_TABLE, MODEL_DRIFT_LOG, PREDICTIONS_TABLE, UNSEEN_TABLE
+from mlvp_assets.monitoring.scoring import UNSEEN_FEATURES
+from mlvp_assets.names import (
+    BRONZE_TABLE,
+    DATA_DRIFT_LOG,
+    GOLD_TABLE,
+    MODEL_DRIFT_LOG,
+    PREDICTIONS_TABLE,
+    UNSEEN_TABLE,
+)
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 from mlvp_assets.simulate import NEW_NEIGHBOURHOOD
 from mlvp_assets_tests.browser import CHROMIUM_MISSING_REASON, chromium_executable, open_page
+from mlvp_assets_tests.hostile import HOSTILE_VALUES, collapse_spaces, open_hostile_page, page_elements
 from mlvp_assets_tests.monitoring_tests.daily import (
     DAYS,
     DRIFTED_DAY,
+    HOSTILE_CELL_VALUES,
+    HOSTILE_COLUMNS,
     PRICE_SHIFTED_DAY,
     SimulatedDays,
+    hostile_listings,
     run_simulated_days,
 )
+from mlvp_assets_tests.monitoring_tests.test_hostile_values import REPORT_SCRIPTS
 
 pytestmark = pytest.mark.slow
 
@@ -162,3 +179,60 @@ def test_the_latest_dashboard_opens_in_headless_chromium_with_its_charts(days):
     assert report.console_errors == [], report.describe()
     assert report.plotly_count == 7 and report.svg_count >= 7, report.describe()
     assert not report.screenshot_is_blank()
+
+
+def test_hostile_values_are_stored_in_bronze_gold_and_unseen_listings_as_written(spark, days):
+    written = hostile_listings()
+    hostile_ids = list(written)
+    bronze = rows_of(table(spark, days, BRONZE_TABLE), DRIFTED_DAY).where(F.col(LISTING_ID).isin(hostile_ids))
+    gold = rows_of(table(spark, days, GOLD_TABLE), DRIFTED_DAY).where(F.col(LISTING_ID).isin(hostile_ids))
+    unseen = rows_of(table(spark, days, UNSEEN_TABLE), DRIFTED_DAY).where(F.col(LISTING_ID).isin(hostile_ids))
+    predictions = rows_of(table(spark, days, PREDICTIONS_TABLE), DRIFTED_DAY)
+
+    rescued = {row[LISTING_ID]: json.loads(row[RESCUED_DATA]) for row in bronze.collect()}
+    assert rescued == {
+        listing_id: {name: row[name] for name in HOSTILE_VALUES} for listing_id, row in written.items()
+    }
+    stored = {
+        row[LISTING_ID]: tuple(row[column] for column in HOSTILE_COLUMNS)
+        for row in gold.select(LISTING_ID, *HOSTILE_COLUMNS).collect()
+    }
+    assert stored == {
+        listing_id: tuple(row[column] for column in HOSTILE_COLUMNS) for listing_id, row in written.items()
+    }
+    # Both columns are model features, and the model has seen none of the values: none scored.
+    unseen_values = {row[LISTING_ID]: row[UNSEEN_FEATURES] for row in unseen.collect()}
+    assert unseen_values == {
+        listing_id: {column: row[column] for column in HOSTILE_COLUMNS} for listing_id, row in written.items()
+    }
+    assert predictions.where(F.col(LISTING_ID).isin(hostile_ids)).count() == 0
+
+
+@pytest.mark.skipif(chromium_executable() is None, reason=CHROMIUM_MISSING_REASON)
+def test_chromium_shows_the_hostile_day_s_dashboard_and_reports_as_text_without_running_any_of_it(days):
+    day = DRIFTED_DAY.isoformat()
+    dashboard = days.root / "dashboard" / f"{day}.html"
+    data_report = days.root / "reports" / "data_drift" / f"{day}.html"
+    model_report = days.root / "reports" / "model_drift" / f"{day}.html"
+    benign_dashboard = days.root / "dashboard" / f"{DAYS[1].isoformat()}.html"
+
+    shown = {
+        dashboard: open_hostile_page(dashboard, timeout=90),
+        data_report: open_hostile_page(data_report, details=HOSTILE_COLUMNS, timeout=90),
+        model_report: open_hostile_page(model_report, timeout=90),
+    }
+
+    for path, page in shown.items():
+        assert page.dialogs == [], (path.name, page.dialogs)
+        assert page.handlers == [], (path.name, page.handlers)
+        assert not [entry for entry in page.console if entry.startswith("SEVERE")], (path.name, page.console)
+    assert shown[dashboard].scripts == len(page_elements(benign_dashboard.read_text()).scripts)
+    assert shown[data_report].scripts == shown[model_report].scripts == REPORT_SCRIPTS
+    dashboard_text = collapse_spaces(shown[dashboard].text)
+    for name in HOSTILE_VALUES:  # the new columns of the day's landing files, named as text
+        assert name in dashboard_text, name
+    for value in HOSTILE_CELL_VALUES:
+        for column in HOSTILE_COLUMNS:  # the unseen-values chart, a label drawn letter for letter
+            assert f"{column} = {value}" in shown[dashboard].svg_text, (value, shown[dashboard].svg_text)
+        # a category of both columns' charts in the data-drift report
+        assert shown[data_report].svg_text.count(value) >= len(HOSTILE_COLUMNS), value

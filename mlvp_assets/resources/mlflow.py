@@ -17,12 +17,19 @@ here, by a resource that delegates to it:
 * Ending the run. dagster-mlflow ends it only on an error at teardown or through its job hook;
   a run left active in a long-lived process (tests, ``materialize``) would swallow the next
   Dagster run's logging. It is ended when the resource is torn down, at the end of the run.
+
+A tracking server that cannot be reached fails the Dagster run with
+:class:`TrackingServerUnreachable`, which names the server: when the run starts (the resource
+cannot be initialised) or while a step logs into the run (:func:`run_marked_failed_on_error`).
+How long MLflow keeps trying first is its own ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` (7, with
+backoff: minutes) and ``MLFLOW_HTTP_REQUEST_TIMEOUT`` (120 s per request).
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +52,49 @@ LOCAL_ENVS = ("dev", "test")
 def airbnb_price_name(env: str) -> str:
     """The experiment and the registered model of an environment: ``<env>_airbnb_price``."""
     return f"{env}_airbnb_price"
+
+
+class TrackingServerUnreachable(ConnectionError):
+    """The MLflow tracking server (runs and the model registry) refused or timed out a request."""
+
+
+def _redacted(text: str, tracking_uri: str) -> str:
+    """``text`` with the password of ``tracking_uri`` (``http://user:password@host``), if any, as ***."""
+    password = urllib.parse.urlsplit(tracking_uri).password
+    return text.replace(password, "***") if password else text
+
+
+def _is_failed_connection(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from or while handling, is a connection that
+    could not be made or a request that timed out (MLflow's REST client re-raises those of
+    ``requests`` as an ``MlflowException``)."""
+    import requests
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (requests.ConnectionError, requests.Timeout, ConnectionError)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextmanager
+def tracking_server_errors(tracking_uri: str) -> Iterator[None]:
+    """Raise a failed connection to the tracking server in the block as
+    :class:`TrackingServerUnreachable` naming ``tracking_uri`` (any password in it hidden);
+    MLflow's own error names only the endpoint of one request."""
+    try:
+        yield
+    except TrackingServerUnreachable:
+        raise
+    except Exception as error:
+        if not _is_failed_connection(error):
+            raise
+        raise TrackingServerUnreachable(
+            _redacted(f"MLflow tracking server {tracking_uri} is not reachable: {error}", tracking_uri)
+        ) from error
 
 
 def local_mlflow_dir(storage_root: str) -> Path:
@@ -99,13 +149,18 @@ def mlflow_tracking_with_artifact_location(init_context: dg.InitResourceContext)
     from dagster_mlflow import mlflow_tracking
 
     config = init_context.resource_config
-    if config["artifact_location"]:
-        ensure_experiment(
-            config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_location"]
-        )
-    # resource_fn is typed as a function of the init context or of nothing; mlflow_tracking's takes it.
-    yield from mlflow_tracking.resource_fn(init_context)  # type: ignore[call-arg]  # typed as either arity
-    mlflow.end_run()
+    tracking_uri = config["mlflow_tracking_uri"] or mlflow.get_tracking_uri()
+    with tracking_server_errors(tracking_uri):
+        if config["artifact_location"]:
+            ensure_experiment(tracking_uri, config["experiment_name"], config["artifact_location"])
+        # resource_fn is typed as a function of the init context or of nothing; mlflow_tracking's takes it.
+        tracking = mlflow_tracking.resource_fn(init_context)  # type: ignore[call-arg]  # typed as either arity
+        tracked = next(tracking)  # sets the experiment and starts the MLflow run
+    yield tracked
+    for _ in tracking:  # dagster-mlflow's teardown
+        pass
+    with tracking_server_errors(tracking_uri):
+        mlflow.end_run()
 
 
 def mlflow_resource_for(env: str, storage_root: str | None = None) -> dg.ResourceDefinition:
@@ -137,15 +192,21 @@ def mlflow_resource_for(env: str, storage_root: str | None = None) -> dg.Resourc
 @contextmanager
 def run_marked_failed_on_error() -> Iterator[None]:
     """Mark the active MLflow run FAILED if the block raises (Dagster catches step errors, so
-    dagster-mlflow's own teardown never sees them)."""
+    dagster-mlflow's own teardown never sees them). A failed connection to the tracking server
+    is raised as :class:`TrackingServerUnreachable`; the run is then no longer active in this
+    process, but stays RUNNING on the server, which could not be told."""
     import mlflow
     from mlflow.entities import RunStatus
 
     try:
-        yield
+        with tracking_server_errors(mlflow.get_tracking_uri()):
+            yield
     except BaseException:
         if mlflow.active_run() is not None:
-            mlflow.end_run(status=RunStatus.to_string(RunStatus.FAILED))
+            # end_run drops the run from this process before it tells the server; if that fails
+            # too (the server is gone), the block's error is the one to report.
+            with suppress(Exception):
+                mlflow.end_run(status=RunStatus.to_string(RunStatus.FAILED))
         raise
 
 

@@ -2,12 +2,13 @@
 #   make demo   install, simulate three landing days, materialize the graph for them
 #   make test   install, run the test suite
 #   make test-engines  the tests against real engines (a Spark cluster, Spark Connect, S3), CI runs them after make test
+#   make test-faults   runs of the jobs killed at chosen points and run again, CI runs them after make test-engines
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install instance demo lint test test-fast test-engines dev mlflow-ui bench docs clean
+.PHONY: install instance demo lint test test-fast test-engines test-faults dev mlflow-ui bench docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,12 @@ test-fast: install
 # 127.0.0.1 and runs the prod environment on them; the first start downloads the hadoop-aws JARs.
 test-engines: install
 	$(BIN)/python -m pytest -m engines mlvp_assets_tests/engines_tests
+
+# daily_job and training_job in processes of their own, killed with SIGKILL at chosen points (crash
+# points of mlvp_assets/crash_points.py, or in the middle of a Delta write), run again and compared
+# with an uninterrupted run.
+test-faults: install
+	$(BIN)/python -m pytest -m faults mlvp_assets_tests/faults_tests
 
 dev: install instance
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000

@@ -137,8 +137,9 @@ def get_json(url: str) -> dict:
 
 
 def mlflow_server_command(
-    mlflow: str, port: int, backend_store_uri: str, artifacts_destination: str
+    mlflow: str, port: int, backend_store_uri: str, artifacts_destination: str, app_name: str | None = None
 ) -> list[str]:
+    """``app_name``: another app of MLflow's, e.g. ``basic-auth`` (users and passwords)."""
     return [
         mlflow,
         "server",
@@ -152,6 +153,7 @@ def mlflow_server_command(
         backend_store_uri,
         "--artifacts-destination",
         artifacts_destination,
+        *(["--app-name", app_name] if app_name else []),
     ]
 
 
@@ -172,15 +174,17 @@ def running_mlflow_server(
     env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
     port: int | None = None,
+    app_name: str | None = None,
 ) -> Iterator[MlflowServer]:
     """``mlflow server`` on 127.0.0.1 with a SQLite backend in ``folder`` and artifacts proxied to
     ``artifacts_destination`` (a folder or an ``s3://`` bucket: the server writes them there), on
     ``port`` (default: a free one). Started again on the same folder and port, it serves the
-    same runs and models at the same URI."""
+    same runs and models at the same URI. ``app_name``: ``basic-auth`` makes it require a login
+    (its settings come from ``env``)."""
     port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     command = mlflow_server_command(
-        str(BIN / "mlflow"), port, f"sqlite:///{folder / 'mlflow.db'}", artifacts_destination
+        str(BIN / "mlflow"), port, f"sqlite:///{folder / 'mlflow.db'}", artifacts_destination, app_name
     )
     started = [start("mlflow server", command, {**os.environ, **(env or {})}, folder / "mlflow-server.log")]
     tracking_uri = f"http://{LOOPBACK}:{port}"

@@ -48,7 +48,7 @@ test-engines: install
 # points of mlvp_assets/crash_points.py, or in the middle of a Delta write), run again and compared
 # with an uninterrupted run.
 test-faults: install
-	$(BIN)/python -m pytest -m faults mlvp_assets_tests/faults_tests
+	$(BIN)/python -m pytest -m faults mlvp_assets_tests
 
 dev: install instance
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000

@@ -1,8 +1,9 @@
 """The Dagster instance settings in the repository (``deploy/dagster.yaml``): Dagster accepts them,
 they hold every Spark run to one at a time, every job carries the tag they limit, a run whose
 processes died is failed by the daemon's run monitoring (so it does not hold that one slot for
-ever), and ``make dev`` and ``make demo`` put them in ``DAGSTER_HOME``. That the daemon's queue honours them while a run
-is in progress is shown through a real ``dagster dev`` (``test_dagster_dev.py``)."""
+ever), and ``make dev`` and ``make demo`` put them in ``DAGSTER_HOME``. That the daemon's queue
+honours them while a run is in progress is shown through a real ``dagster dev``
+(``test_dagster_dev.py``)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,15 @@ no PYSPARK_PYTHON), and an MLflow tracking server whose artifacts go to the buck
 as a user runs them, ``dagster job execute`` in its own process with ``MLVP_ENV=prod``, the
 README's commands; their row counts must equal the test environment's for the same days.
 
+Each server requires its secret, as in production (:mod:`.planted_secrets`): the bucket takes only
+requests signed with an IAM user's key, the MLflow server (its basic-auth app) only logged-in
+requests, and the alert sensors, ticked against the history's instance, send its failed checks
+to an SMTP server that requires AUTH and to a webhook whose URL carries a token. The tests show
+that each server got its secret, then search everything the history left for every secret: the
+Dagster instance (files, and runs, snapshots and events through its API), the runs' output, the
+Spark logs, every object of the bucket (tables, reports, dashboard, MLflow's artifacts), the
+MLflow server's folder and its runs' params and tags, the alerts received.
+
 One test for the cluster and the object store together, as production runs. Measured on two
 cores: every Spark application on the cluster pays a fixed start (driver JVM, executor, the JARs
 and the Python environment shipped to it) before its work, and the history is four applications
@@ -19,8 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,9 +44,26 @@ from mlvp_assets_tests.engines_tests.history import (
     assert_counts_equal_the_reference,
     run_label,
 )
+from mlvp_assets_tests.engines_tests.planted_secrets import (
+    MLFLOW_USER,
+    SMTP_USER,
+    AlertReceivers,
+    PlantedSecrets,
+    ServersProof,
+    alert_environment,
+    download_bucket,
+    files_under,
+    find_secrets,
+    instance_texts,
+    mlflow_basic_auth_environment,
+    require_iam_credentials,
+    running_alert_receivers,
+    servers_proof,
+    tick_alert_sensors,
+)
 from mlvp_assets_tests.engines_tests.servers import StandaloneCluster, running_standalone_cluster
 from mlvp_assets_tests.object_store import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server, s3_client
-from mlvp_assets_tests.server_processes import BIN, LOOPBACK, free_port, running_mlflow_server
+from mlvp_assets_tests.server_processes import BIN, LOOPBACK, running_mlflow_server
 
 pytestmark = pytest.mark.engines
 
@@ -96,6 +124,11 @@ class ProdHistory:
     applications: list[str]
     probe: dict
     bucket_keys: list[str]
+    # What the history left, for the search for secrets: the Dagster instance, the MLflow server's
+    # folder, the Spark logs, every object of the bucket, the runs' output (under ``evidence``).
+    folder: Path
+    s3_secret_key: str
+    proof: ServersProof
 
 
 def _sensor_partitions(environment: dict[str, str]) -> list[str]:
@@ -115,37 +148,74 @@ def _sensor_partitions(environment: dict[str, str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def prod_history(history, tmp_path_factory) -> ProdHistory:
+def planted_secrets() -> PlantedSecrets:
+    return PlantedSecrets()
+
+
+@pytest.fixture(scope="module")
+def alert_receivers(planted_secrets) -> Iterator[AlertReceivers]:
+    with running_alert_receivers(planted_secrets) as receivers:
+        yield receivers
+
+
+@pytest.fixture(scope="module")
+def prod_history(history, tmp_path_factory, planted_secrets, alert_receivers) -> ProdHistory:
     folder = tmp_path_factory.mktemp("prod")
     (folder / "dagster_home").mkdir()
+    evidence = folder / "evidence"
     with running_s3_server() as endpoint:
         s3 = s3_client(endpoint)
         s3.create_bucket(Bucket=BUCKET)
-        server_env = {**mlflow_server_environment(endpoint), "AWS_EC2_METADATA_DISABLED": "true"}
+        # Upstream drops the files into the bucket, as it would in production.
+        for path in sorted((history / "landing").rglob("*.csv")):
+            key = f"{PREFIX}/{path.relative_to(history).as_posix()}"
+            s3.upload_file(str(path), BUCKET, key)
+        # From here on the bucket takes only requests signed with the key of an IAM user.
+        credentials = require_iam_credentials(endpoint)
+        s3_key = {
+            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        }
+        server_env = {
+            **mlflow_server_environment(endpoint), **s3_key, "AWS_EC2_METADATA_DISABLED": "true",
+            **mlflow_basic_auth_environment(folder / "mlflow_users", planted_secrets),
+        }  # fmt: skip
         with (
             running_standalone_cluster(folder / "spark") as cluster,
-            running_mlflow_server(folder / "mlflow", MLFLOW_ARTIFACTS, env=server_env) as mlflow_server,
+            running_mlflow_server(
+                folder / "mlflow", MLFLOW_ARTIFACTS, env=server_env, app_name="basic-auth"
+            ) as mlflow_server,
         ):
-            # Upstream drops the files into the bucket, as it would in production.
-            for path in sorted((history / "landing").rglob("*.csv")):
-                key = f"{PREFIX}/{path.relative_to(history).as_posix()}"
-                s3.upload_file(str(path), BUCKET, key)
             environment = driver_environment(
-                prod_environment(
-                    cluster.master_url,
-                    endpoint,
-                    mlflow_server.tracking_uri,
-                    str(folder / "dagster_home"),
-                    # Alerts are sent by sensors, which these runs do not start; nothing listens.
-                    f"http://{LOOPBACK}:{free_port()}/alerts",
-                )
+                {
+                    **prod_environment(
+                        cluster.master_url,
+                        endpoint,
+                        mlflow_server.tracking_uri,
+                        str(folder / "dagster_home"),
+                        alert_receivers.webhook_url,
+                    ),
+                    **s3_key,
+                    "MLFLOW_TRACKING_USERNAME": MLFLOW_USER,
+                    "MLFLOW_TRACKING_PASSWORD": planted_secrets.mlflow_password,
+                    # MLflow 3 clients download artifacts from the bucket by presigned URLs the
+                    # server hands out; moto checks only signatures in an Authorization header,
+                    # so with its IAM check on they fail. Through the server instead.
+                    "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+                    # Every alert setting is exported, as on a machine that may send by either channel.
+                    **alert_environment(alert_receivers, planted_secrets),
+                }
             )
             sensor_partitions = _sensor_partitions(environment)
             seconds = {}
+            (evidence / "run_output").mkdir(parents=True)
             for job, partition in RUNS:
                 started = time.perf_counter()
                 done = run_process(dagster_command(job, partition), environment, timeout=900)
                 seconds[run_label(job, partition)] = round(time.perf_counter() - started, 1)
+                output = evidence / "run_output" / run_label(job, partition).replace(":", "_")
+                output.with_suffix(".stdout").write_text(done.stdout)
+                output.with_suffix(".stderr").write_text(done.stderr)
                 assert done.returncode == 0, (
                     f"{run_label(job, partition)} failed on the cluster:\n"
                     f"{done.stdout[-3000:]}\n{done.stderr[-12000:]}"
@@ -154,13 +224,21 @@ def prod_history(history, tmp_path_factory) -> ProdHistory:
             probe = run_probe("prod", environment)
             seconds["probe"] = round(time.perf_counter() - started, 1)
             applications = cluster.application_names()
-            keys = [
-                item["Key"]
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-                for item in page.get("Contents", [])
-            ]
+            started = time.perf_counter()
+            proof = servers_proof(endpoint, BUCKET, credentials, mlflow_server.tracking_uri, planted_secrets)
+            # The executors' output; the rest of the work folder (JARs, the unpacked environment)
+            # goes with the cluster.
+            for log in cluster.work_dir.glob("app-*/*/std*"):
+                target = evidence / "spark_work" / log.relative_to(cluster.work_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(log, target)
+            keys = download_bucket(endpoint, BUCKET, credentials, evidence / "bucket")
+            seconds["evidence"] = round(time.perf_counter() - started, 1)
     print(f"\ncluster on an object store, seconds per run: {seconds}", file=sys.stderr)
-    return ProdHistory(cluster, environment, seconds, sensor_partitions, applications, probe, keys)
+    return ProdHistory(
+        cluster, environment, seconds, sensor_partitions, applications, probe, keys, folder,
+        credentials.secret_key, proof,
+    )  # fmt: skip
 
 
 def test_the_landing_sensor_sees_the_days_dropped_in_the_bucket(prod_history):
@@ -205,3 +283,75 @@ def test_tables_reports_dashboard_and_model_land_in_the_bucket(prod_history):
         assert any(key.startswith(f"{PREFIX}/warehouse/{table}/_delta_log/") for key in keys), table
     # MLflow's artifacts (the model among them) went through the tracking server into the bucket.
     assert any(key.startswith(f"{PREFIX}/mlflow/artifacts/") and key.endswith("MLmodel") for key in keys)
+
+
+# --- secrets -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sent_alerts(prod_history) -> dict[str, dict[str, str | None]]:
+    """The alert sensors of prod, ticked against the history's instance by email, then by webhook:
+    what each tick said, by channel."""
+    return {
+        channel: tick_alert_sensors(prod_history.environment, channel) for channel in ("email", "webhook")
+    }
+
+
+def test_the_bucket_takes_only_requests_signed_with_the_planted_secret_key(prod_history):
+    # The runs wrote the tables, reports and model through the same check.
+    assert prod_history.proof.s3_status_with_wrong_secret == 403
+    assert prod_history.proof.s3_status_with_planted_secret == 200
+
+
+def test_the_mlflow_server_took_the_runs_and_models_from_the_planted_login_only(prod_history):
+    proof = prod_history.proof
+    assert proof.mlflow_status_without_login == 401
+    assert proof.mlflow_status_with_wrong_password == 401
+    assert proof.mlflow.run_users and set(proof.mlflow.run_users) == {MLFLOW_USER}, proof.mlflow.run_users
+    assert proof.mlflow.model_versions
+
+
+def test_failures_of_the_history_reach_smtp_after_auth_and_the_webhook_by_its_token(
+    alert_receivers, sent_alerts
+):
+    assert alert_receivers.messages, sent_alerts
+    assert (SMTP_USER, True) in alert_receivers.logins
+    assert len(alert_receivers.webhook_bodies) == len(alert_receivers.messages), sent_alerts
+    assert alert_receivers.refused_paths == []
+
+
+def test_no_planted_secret_is_found_in_anything_the_history_left(
+    prod_history, planted_secrets, alert_receivers, sent_alerts
+):
+    forms = planted_secrets.encoded_forms(planted_secrets.named(prod_history.s3_secret_key))
+    # The search finds what it looks for.
+    assert find_secrets(forms, [], {"a control": f"x{planted_secrets.webhook_token}x"})
+    evidence = prod_history.folder / "evidence"
+    places = {
+        "the Dagster instance": prod_history.folder / "dagster_home",
+        "the MLflow server": prod_history.folder / "mlflow",
+        "the MLflow server's users": prod_history.folder / "mlflow_users",
+        "the Spark master and worker": prod_history.folder / "spark",
+        "the Spark executors": evidence / "spark_work",
+        "the runs' output": evidence / "run_output",
+        "the bucket": evidence / "bucket",
+    }
+    empty = [name for name, folder in places.items() if not files_under(folder)]
+    assert empty == []
+    bucket = evidence / "bucket" / PREFIX
+    for written in (
+        f"dashboard/{DAILY_DAY}.html",
+        f"reports/data_drift/{DAILY_DAY}.html",
+        "mlflow/artifacts",
+    ):
+        assert (bucket / written).exists(), written
+    texts = {
+        "the alert emails": "\n".join(message.as_string() for message in alert_receivers.messages),
+        "the webhook messages": "\n".join(alert_receivers.webhook_bodies),
+        "the alert sensors' ticks": json.dumps(sent_alerts),
+        "MLflow's runs, params and tags (its API)": json.dumps(prod_history.proof.mlflow.runs),
+        **instance_texts(prod_history.environment),
+    }
+    assert any("ASSET_CHECK_EVALUATION" in text for text in texts.values())
+    found = find_secrets(forms, files_under(*places.values()), texts)
+    assert found == []

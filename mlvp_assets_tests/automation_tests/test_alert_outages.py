@@ -19,7 +19,7 @@ from mlvp_assets.automation.alert_sensors import (
     run_failure_alert_sensor,
 )
 from mlvp_assets.resources.alerts import AlertDeliveryError, AlertResource
-from mlvp_assets_tests.automation_tests.conftest import Mailbox, WebhookReceiver
+from mlvp_assets_tests.alert_receivers import Mailbox, WebhookReceiver
 from mlvp_assets_tests.automation_tests.test_alert_sensors import bronze_listings, evaluate, ingestion_job
 from mlvp_assets_tests.automation_tests.test_channels import email_resource
 

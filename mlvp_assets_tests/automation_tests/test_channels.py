@@ -8,7 +8,7 @@ import pytest
 
 from mlvp_assets.resources.alerts import Alert, AlertDeliveryError, AlertResource, Severity
 from mlvp_assets.resources.alerts.channels import read_json_lines, redact_url
-from mlvp_assets_tests.automation_tests.conftest import SMTP_PASSWORD, SMTP_USER
+from mlvp_assets_tests.alert_receivers import SMTP_PASSWORD, SMTP_USER
 
 REPORT_URL = "http://127.0.0.1:8080/reports/drift/2026-01-02.html"
 RUN_URL = "http://127.0.0.1:3000/runs/4f1c2b7e"
@@ -183,7 +183,7 @@ def test_webhook_error_status_names_the_url_and_status(webhook_receiver):
 
 
 def test_webhook_unreachable_names_the_url():
-    from mlvp_assets_tests.automation_tests.conftest import free_port
+    from mlvp_assets_tests.server_processes import free_port
 
     url = f"http://127.0.0.1:{free_port()}/hooks"
     with pytest.raises(AlertDeliveryError, match=rf"webhook {url} not reachable"):

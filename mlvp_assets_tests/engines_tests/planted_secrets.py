@@ -17,34 +17,24 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import email
-import email.policy
 import json
 import secrets
-import socket
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from mlvp_assets_tests.alert_receivers import Mailbox, WebhookReceiver, running_webhook, start_smtp
+from mlvp_assets_tests.server_processes import LOOPBACK
+
 REGION = "us-east-1"
 S3_USER = "mlvp-prod"
 MLFLOW_USER = "mlvp-admin"
 SMTP_USER = "mlvp-alerts"
-WEBHOOK_PATH = "/hooks"
 # Any S3 action on any bucket: the key is what is tested, not a policy.
 S3_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
 
 
 def planted(kind: str) -> str:
@@ -259,58 +249,32 @@ class AlertReceivers:
     """What the SMTP server and the webhook received. ``logins``: each AUTH attempt's user and
     whether its password was the planted one; ``refused_paths``: webhook requests on another path."""
 
-    smtp_port: int
-    webhook_url: str
-    messages: list[EmailMessage] = dataclasses.field(default_factory=list)
-    logins: list[tuple[str, bool]] = dataclasses.field(default_factory=list)
-    webhook_bodies: list[str] = dataclasses.field(default_factory=list)
-    refused_paths: list[str] = dataclasses.field(default_factory=list)
+    mailbox: Mailbox
+    webhook: WebhookReceiver
 
+    @property
+    def smtp_port(self) -> int:
+        return self.mailbox.port
 
-class _Mailbox:
-    def __init__(self, receivers: AlertReceivers) -> None:
-        self.receivers = receivers
+    @property
+    def webhook_url(self) -> str:
+        return self.webhook.url
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        content = envelope.original_content or envelope.content
-        self.receivers.messages.append(email.message_from_bytes(content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.mailbox.messages
 
+    @property
+    def logins(self) -> list[tuple[str, bool]]:
+        return self.mailbox.login_attempts
 
-def _authenticator(receivers: AlertReceivers, password: str):
-    def authenticate(server, session, envelope, mechanism, auth_data):
-        from aiosmtpd.smtp import AuthResult, LoginPassword
+    @property
+    def webhook_bodies(self) -> list[str]:
+        return [request["raw"] for request in self.webhook.delivered]
 
-        if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False, handled=False)
-        login = auth_data.login.decode()
-        ok = login == SMTP_USER and secrets.compare_digest(auth_data.password, password.encode())
-        receivers.logins.append((login, ok))
-        # handled=False: aiosmtpd answers a failed login with 535 itself.
-        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
-
-    return authenticate
-
-
-def _webhook_handler(receivers: AlertReceivers, token_path: str):
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's hook name)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if self.path == token_path:
-                receivers.webhook_bodies.append(body.decode("utf-8"))
-                status, answer = 200, b"ok"
-            else:
-                receivers.refused_paths.append(self.path)
-                status, answer = 404, b"no such hook"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format, *args):  # keep the test output clean
-            pass
-
-    return Handler
+    @property
+    def refused_paths(self) -> list[str]:
+        return self.webhook.refused_paths
 
 
 @contextlib.contextmanager
@@ -318,30 +282,12 @@ def running_alert_receivers(planted_secrets: PlantedSecrets) -> Iterator[AlertRe
     """An SMTP server on 127.0.0.1 that takes mail only after AUTH with the planted password (plain
     SMTP: TLS is the channel tests' business), and a webhook that takes POSTs only on
     ``/hooks/<planted token>``; both stopped when the block ends."""
-    from aiosmtpd.controller import Controller
-
-    token_path = f"{WEBHOOK_PATH}/{planted_secrets.webhook_token}"
-    webhook = ThreadingHTTPServer((LOOPBACK, 0), BaseHTTPRequestHandler)
-    receivers = AlertReceivers(
-        smtp_port=free_port(), webhook_url=f"http://{LOOPBACK}:{webhook.server_address[1]}{token_path}"
-    )
-    webhook.RequestHandlerClass = _webhook_handler(receivers, token_path)
-    smtp = Controller(
-        _Mailbox(receivers), hostname=LOOPBACK, port=receivers.smtp_port,
-        authenticator=_authenticator(receivers, planted_secrets.smtp_password), auth_required=True,
-        auth_require_tls=False,
-    )  # fmt: skip
-    thread = threading.Thread(target=webhook.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        smtp.start()
-        yield receivers
-    finally:
-        with contextlib.suppress(Exception):
-            smtp.stop()
-        webhook.shutdown()
-        webhook.server_close()
-        thread.join(timeout=5)
+    with running_webhook(token=planted_secrets.webhook_token) as webhook:
+        mailbox = start_smtp("plain", user=SMTP_USER, password=planted_secrets.smtp_password)
+        try:
+            yield AlertReceivers(mailbox, webhook)
+        finally:
+            mailbox.stop()
 
 
 def alert_environment(receivers: AlertReceivers, planted_secrets: PlantedSecrets) -> dict[str, str]:

@@ -275,23 +275,12 @@ def _log_entries(
                 f"same content as {original}",
             )
         )
-    for file in plan.ignored:
+    not_read = [(file, Status.IGNORED, file.ignored_reason) for file in plan.ignored] + [
+        (file, Status.REJECTED, file.unreadable_reason) for file in plan.unreadable
+    ]
+    for file, status, reason in not_read:
         entries.append(
-            IngestionLogEntry(
-                day, file.path, file.size_bytes, file.content_sha256, 0, Status.IGNORED, file.ignored_reason
-            )
-        )
-    for file in plan.unreadable:
-        entries.append(
-            IngestionLogEntry(
-                day,
-                file.path,
-                file.size_bytes,
-                file.content_sha256,
-                0,
-                Status.REJECTED,
-                file.unreadable_reason,
-            )
+            IngestionLogEntry(day, file.path, file.size_bytes, file.content_sha256, 0, status, reason)
         )
     return entries
 

@@ -44,6 +44,7 @@ from mlvp_assets.silver.assets import DUPLICATE_RULE
 from mlvp_assets.simulate import simulate_landing
 from mlvp_assets_tests.conftest import DAY_1, REPO_ROOT
 from mlvp_assets_tests.dagster_server import INSTANCE_YAML
+from mlvp_assets_tests.server_processes import start
 
 pytestmark = pytest.mark.slow
 
@@ -72,18 +73,9 @@ def processes_started_together(root: Path, dagster_home: Path, work: Path):
     try:
         for day in DAYS:
             log, ready = work / f"{day}.log", work / f"{day}.ready"
-            with open(log, "wb") as output:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "mlvp_assets_tests.assets_tests.run_on_signal"]
-                    + [day.isoformat(), str(ready), str(go)],
-                    cwd=REPO_ROOT,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            started.append((process, log, ready))
+            command = [sys.executable, "-m", "mlvp_assets_tests.assets_tests.run_on_signal"]
+            command += [day.isoformat(), str(ready), str(go)]
+            started.append((start(f"run of {day}", command, env, log, cwd=REPO_ROOT).process, log, ready))
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not all(ready.exists() for _, _, ready in started):
             for process, log, _ in started:

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -33,6 +32,7 @@ from pathlib import Path
 from mlvp_assets.schema import PARTITION_COLUMN
 from mlvp_assets_tests.conftest import REPO_ROOT
 from mlvp_assets_tests.dagster_server import INSTANCE_YAML
+from mlvp_assets_tests.server_processes import start
 
 BIN = Path(sys.executable).parent
 RUN_TIMEOUT_SECONDS = 600
@@ -127,18 +127,9 @@ def run_job(command: list[str], env: dict[str, str], log: Path, kill_during: Del
     crashed: CrashedWrite | None = None
     if kill_during is not None:
         files_before, commits_before = kill_during.data_files(), kill_during.commits()
-    with open(log, "ab") as output:
-        output.write(f"\n$ {' '.join(command)}  (MLVP_CRASH_AT={env.get('MLVP_CRASH_AT')})\n".encode())
-        output.flush()
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    with open(log, "a") as output:
+        output.write(f"\n$ {' '.join(command)}  (MLVP_CRASH_AT={env.get('MLVP_CRASH_AT')})\n")
+    process = start(command[0], command, env, log, cwd=REPO_ROOT).process
     try:
         deadline = started + RUN_TIMEOUT_SECONDS
         if kill_during is not None:

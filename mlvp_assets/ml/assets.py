@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from mlvp_assets.crash_points import MODEL_REGISTERED, crash_point
 from mlvp_assets.delta_tables import read_table, single_row, table_exists, table_metadata, table_version
 from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
+from mlvp_assets.ml.evaluation import median_price, metrics_on_common_rows
 from mlvp_assets.ml.features import TargetTransform
 from mlvp_assets.ml.registry import (
     CHALLENGER,
@@ -36,8 +37,6 @@ from mlvp_assets.ml.training import (
     TrainingSettings,
     build_training_set,
     log_trained_model,
-    median_price,
-    metrics_on_common_rows,
     split_frames,
     train_price_model,
 )

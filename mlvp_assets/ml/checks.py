@@ -9,8 +9,8 @@ import dataclasses
 
 import dagster as dg
 
+from mlvp_assets.ml.evaluation import Comparison
 from mlvp_assets.ml.registry import CHALLENGER, PromotionDecision
-from mlvp_assets.ml.training import Comparison
 
 BASELINE = "baseline"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from mlvp_assets.ml.evaluation import Metrics
 from mlvp_assets.ml.spark_model import load_spark_model
-from mlvp_assets.ml.training import Metrics
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import single_row
+from mlvp_assets.ml.evaluation import Metrics, constant_prediction_metrics, median_price, regression_metrics
 from mlvp_assets.ml.features import (
     FEATURE_COLUMNS,
     LABEL,
@@ -124,50 +124,6 @@ def split_frames(training_set: DataFrame) -> tuple[DataFrame, DataFrame, DataFra
         training_set.where(F.col(SPLIT_COLUMN) == split) for split in (TRAIN, VALIDATION, TEST)
     )
     return train, validation, test
-
-
-# --- metrics --------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Metrics:
-    """Regression metrics on the price scale, over ``rows`` rows."""
-
-    mae: float
-    rmse: float
-    r2: float
-    rows: int
-
-    def prefixed(self, prefix: str) -> dict[str, float]:
-        return {f"{prefix}_mae": self.mae, f"{prefix}_rmse": self.rmse, f"{prefix}_r2": self.r2}
-
-
-def regression_metrics(predictions: DataFrame, prediction: str = PREDICTION, actual: str = TARGET) -> Metrics:
-    """MAE, RMSE and R2 (1 - SSE/SST, as Spark's RegressionEvaluator) in one pass."""
-    error = F.col(prediction) - F.col(actual)
-    row = single_row(
-        predictions.agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.avg(F.abs(error)).alias("mae"),
-            F.avg(error * error).alias("mse"),
-            F.sum(error * error).alias("sse"),
-            F.var_pop(actual).alias("variance"),
-        )
-    )
-    rows = int(row["rows"])
-    if rows == 0:
-        raise ValueError("no rows to compute metrics on")
-    total = row["variance"] * rows
-    r2 = 1 - row["sse"] / total if total > 0 else math.nan
-    return Metrics(mae=float(row["mae"]), rmse=math.sqrt(row["mse"]), r2=float(r2), rows=rows)
-
-
-def median_price(rows: DataFrame) -> float:
-    return float(single_row(rows.agg(F.median(TARGET)))[0])
-
-
-def constant_prediction_metrics(rows: DataFrame, value: float) -> Metrics:
-    return regression_metrics(rows.withColumn(PREDICTION, F.lit(float(value))))
 
 
 # --- tuning ---------------------------------------------------------------------------------
@@ -364,41 +320,6 @@ def train_price_model(training_set: DataFrame, settings: TrainingSettings) -> Tr
         baseline_test=constant_prediction_metrics(test, baseline_price),
         seconds={"tuning_seconds": tuned - started, "final_fit_seconds": fitted - tuned},
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """Models and the median baseline scored on the same rows: those every model scores."""
-
-    metrics: dict[str, Metrics]
-    baseline: Metrics
-    rows: int
-    unscored_rows: dict[str, int]
-
-
-def metrics_on_common_rows(
-    models: dict[str, PipelineModel], rows: DataFrame, baseline_price: float
-) -> Comparison:
-    """Score ``rows`` (one per listing) with every model and compare on the rows all of them
-    scored, so that a model skipping a hard row (an unseen category) gains nothing from it."""
-    scored = rows.select(LISTING_ID, TARGET)
-    for name, model in models.items():
-        predictions = model.transform(rows).select(
-            LISTING_ID, F.col(PREDICTION).alias(f"{PREDICTION}_{name}")
-        )
-        scored = scored.join(predictions, LISTING_ID, "inner")
-    scored = scored.cache()
-    try:
-        return Comparison(
-            metrics={name: regression_metrics(scored, prediction=f"{PREDICTION}_{name}") for name in models},
-            baseline=constant_prediction_metrics(scored, baseline_price),
-            rows=scored.count(),
-            unscored_rows={
-                name: rows.where(unscorable_condition(model)).count() for name, model in models.items()
-            },
-        )
-    finally:
-        scored.unpersist()
 
 
 # --- what the parent run records ------------------------------------------------------------

@@ -35,8 +35,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import FLATTENED
+from mlvp_assets.ml.evaluation import Metrics, regression_metrics
 from mlvp_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, PREDICTION, TARGET
-from mlvp_assets.ml.training import Metrics, regression_metrics
 from mlvp_assets.schema import LISTING_ID
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from mlvp_assets.ml.checks import (
     no_challenger_result,
     promotion_result,
 )
+from mlvp_assets.ml.evaluation import Comparison, Metrics
 from mlvp_assets.ml.registry import CHALLENGER, CHAMPION, PromotionDecision, aliased_versions, record_decision
-from mlvp_assets.ml.training import Comparison, Metrics
 
 COMPARISON = Comparison(
     metrics={

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mlvp_assets.ml.evaluation import Metrics
 from mlvp_assets.ml.registry import alias_uri, decide_promotion
-from mlvp_assets.ml.training import Metrics
 
 BASELINE = Metrics(mae=100.0, rmse=300.0, r2=0.0, rows=500)
 CHAMPION = Metrics(mae=60.0, rmse=200.0, r2=0.4, rows=500)

@@ -10,6 +10,7 @@ from hyperopt.pyll.stochastic import sample
 from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.sql import functions as F
 
+from mlvp_assets.ml.evaluation import regression_metrics
 from mlvp_assets.ml.features import FEATURE_COLUMNS, ForestParams
 from mlvp_assets.ml.training import (
     SPLIT_COLUMN,
@@ -22,7 +23,6 @@ from mlvp_assets.ml.training import (
     build_training_set,
     forest_params_from,
     latest_listings,
-    regression_metrics,
 )
 
 

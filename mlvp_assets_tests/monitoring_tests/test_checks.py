@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from mlvp_assets.delta_tables import dataclass_schema, field_names
-from mlvp_assets.ml.training import Metrics
+from mlvp_assets.ml.evaluation import Metrics
 from mlvp_assets.monitoring.checks import (
     coverage_check,
     data_drift_check,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlvp_assets.ml.training import Metrics
+from mlvp_assets.ml.evaluation import Metrics
 from mlvp_assets.monitoring import drift as drift_module
 from mlvp_assets.monitoring.dashboard import DashboardData, render_dashboard
 from mlvp_assets.monitoring.drift import (

@@ -6,10 +6,11 @@ Spark, no MLflow), so each verdict and each number an operator reads is tested o
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import dagster as dg
 
-from mlvp_assets.ml.evaluation import Comparison
+from mlvp_assets.ml.evaluation import PRICE_BAND_LIMIT, Comparison, Evaluation
 from mlvp_assets.ml.registry import CHALLENGER, PromotionDecision
 
 BASELINE = "baseline"
@@ -34,6 +35,65 @@ def comparison_figures(comparison: Comparison) -> dict[str, float]:
         for model, metrics in {**comparison.metrics, BASELINE: comparison.baseline}.items()
         for key, value in metrics.prefixed(f"{model}_test").items()
     }
+
+
+def evaluation_figures(comparison: Comparison) -> dict[str, float]:
+    """Every figure of each model's evaluation, ``<model>_test_<figure>`` (the names training
+    logs as ``test_<figure>``), rounded."""
+    evaluations = {**comparison.evaluations, BASELINE: comparison.baseline_evaluation}
+    return {
+        key: round(value, 4)
+        for model, evaluation in evaluations.items()
+        for key, value in evaluation.figures(f"{model}_test").items()
+    }
+
+
+def evaluation_table(comparison: Comparison) -> str:
+    """The evaluations side by side as a Markdown table: a row per figure, a column per model;
+    "-" where a model has no figure (a price band without rows)."""
+    evaluations = {**comparison.evaluations, BASELINE: comparison.baseline_evaluation}
+    rows_of = comparison.baseline_evaluation  # every model is evaluated on the same rows
+    room_types = list(rows_of.rows_by_room_type)
+    limit = f"${PRICE_BAND_LIMIT:,.0f}"
+    labels = [
+        "MAE",
+        "RMSE",
+        "R2",
+        "R2 of log1p",
+        "median absolute error",
+        f"MAE under {limit} ({rows_of.rows_under_1000} rows)",
+        f"MAE at or above {limit} ({rows_of.rows_1000_and_above} rows)",
+        *(f"MAE {room_type} ({rows_of.rows_by_room_type[room_type]} rows)" for room_type in room_types),
+    ]
+    columns = [_table_column(evaluation, room_types) for evaluation in evaluations.values()]
+    return "\n".join(
+        [
+            "| figure | " + " | ".join(evaluations) + " |",
+            "|---|" + "---:|" * len(evaluations),
+            *("| " + " | ".join(cells) + " |" for cells in zip(labels, *columns, strict=True)),
+        ]
+    )
+
+
+def _table_column(evaluation: Evaluation, room_types: list[str]) -> list[str]:
+    return [
+        _money(evaluation.metrics.mae),
+        _money(evaluation.metrics.rmse),
+        _ratio(evaluation.metrics.r2),
+        _ratio(evaluation.log_r2),
+        _money(evaluation.median_ae),
+        _money(evaluation.mae_under_1000),
+        _money(evaluation.mae_1000_and_above),
+        *(_money(evaluation.mae_by_room_type.get(room_type)) for room_type in room_types),
+    ]
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:,.2f}"
+
+
+def _ratio(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3f}"
 
 
 def decision_tags(context: PromotionContext, comparison: Comparison) -> dict[str, str]:
@@ -72,7 +132,8 @@ def promotion_result(
             "challenger_version": int(context.challenger_version),
             "champion_version_before": int(context.champion_version) if context.champion_version else None,
             "champion_version_after": int(champion_after) if champion_after else None,
-            "metrics": dg.MetadataValue.json(comparison_figures(comparison)),
+            "evaluation": dg.MetadataValue.md(evaluation_table(comparison)),
+            "metrics": dg.MetadataValue.json(evaluation_figures(comparison)),
             "compared_on_rows": comparison.rows,
             "unscored_test_rows": comparison.unscored_rows,
             "training_set_version": context.training_set_version,

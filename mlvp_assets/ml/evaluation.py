@@ -106,7 +106,8 @@ class Evaluation:
 def evaluate(predictions: DataFrame, prediction: str = PREDICTION, actual: str = TARGET) -> Evaluation:
     """Every figure of an ``Evaluation`` in one Spark job: a rollup over the room type gives one
     row per room type and the grand total (``grouping`` tells the total from a missing room type),
-    so the predictions, often an uncached ``model.transform``, are computed once."""
+    so the predictions, often an uncached ``model.transform``, are computed once. Predictions
+    without a ``room_type`` column (``daily_predictions`` keeps none) get no MAE per room type."""
     error = F.col(prediction).cast("double") - F.col(actual).cast("double")
     absolute = F.abs(error)
     # A price model predicts a price, and log1p is undefined at -1 or below: a negative
@@ -114,8 +115,7 @@ def evaluate(predictions: DataFrame, prediction: str = PREDICTION, actual: str =
     log_actual = F.log1p(F.col(actual).cast("double"))
     log_error = F.log1p(F.greatest(F.col(prediction).cast("double"), F.lit(0.0))) - log_actual
     under = F.col(actual) < PRICE_BAND_LIMIT
-    grouped = predictions.rollup(ROOM_TYPE).agg(
-        F.grouping(ROOM_TYPE).alias("is_total"),
+    figures = [
         F.count(F.lit(1)).alias("rows"),
         F.avg(absolute).alias("mae"),
         F.avg(error * error).alias("mse"),
@@ -127,7 +127,11 @@ def evaluate(predictions: DataFrame, prediction: str = PREDICTION, actual: str =
         F.count(F.when(under, F.lit(1))).alias("rows_under"),
         F.avg(F.when(~under, absolute)).alias("mae_above"),
         F.count(F.when(~under, F.lit(1))).alias("rows_above"),
-    )
+    ]
+    if ROOM_TYPE in predictions.columns:
+        grouped = predictions.rollup(ROOM_TYPE).agg(F.grouping(ROOM_TYPE).alias("is_total"), *figures)
+    else:
+        grouped = predictions.agg(F.lit(1).alias("is_total"), *figures)
     rows = grouped.collect()
     totals = [row for row in rows if row["is_total"]]
     if not totals or totals[0]["rows"] == 0:
@@ -175,12 +179,24 @@ def constant_prediction_metrics(rows: DataFrame, value: float) -> Metrics:
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
-    """Models and the median baseline scored on the same rows: those every model scores."""
+    """Models and the median baseline evaluated on the same rows: those every model scores."""
 
-    metrics: dict[str, Metrics]
-    baseline: Metrics
-    rows: int
+    evaluations: dict[str, Evaluation]
+    baseline_evaluation: Evaluation
     unscored_rows: dict[str, int]
+
+    @property
+    def metrics(self) -> dict[str, Metrics]:
+        """Each model's overall metrics, which the promotion decision compares."""
+        return {name: evaluation.metrics for name, evaluation in self.evaluations.items()}
+
+    @property
+    def baseline(self) -> Metrics:
+        return self.baseline_evaluation.metrics
+
+    @property
+    def rows(self) -> int:
+        return self.baseline_evaluation.metrics.rows
 
 
 def metrics_on_common_rows(
@@ -188,7 +204,7 @@ def metrics_on_common_rows(
 ) -> Comparison:
     """Score ``rows`` (one per listing) with every model and compare on the rows all of them
     scored, so that a model skipping a hard row (an unseen category) gains nothing from it."""
-    scored = rows.select(LISTING_ID, TARGET)
+    scored = rows.select(LISTING_ID, TARGET, ROOM_TYPE)
     for name, model in models.items():
         predictions = model.transform(rows).select(
             LISTING_ID, F.col(PREDICTION).alias(f"{PREDICTION}_{name}")
@@ -197,9 +213,8 @@ def metrics_on_common_rows(
     scored = scored.cache()
     try:
         return Comparison(
-            metrics={name: regression_metrics(scored, prediction=f"{PREDICTION}_{name}") for name in models},
-            baseline=constant_prediction_metrics(scored, baseline_price),
-            rows=scored.count(),
+            evaluations={name: evaluate(scored, prediction=f"{PREDICTION}_{name}") for name in models},
+            baseline_evaluation=evaluate(scored.withColumn(PREDICTION, F.lit(float(baseline_price)))),
             unscored_rows={
                 name: rows.where(unscorable_condition(model)).count() for name, model in models.items()
             },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -75,6 +76,8 @@ def test_evaluation_names_other_columns_and_leaves_out_an_empty_band(spark):
     figures = evaluation.figures("day")
     assert "day_mae_1000_and_above" not in figures
     assert figures["day_mae_room_type_unknown"] == 20.0
+    without_room_type = evaluate(predictions.drop("room_type"), prediction="guess", actual="actual")
+    assert without_room_type == dataclasses.replace(evaluation, mae_by_room_type={}, rows_by_room_type={})
 
 
 def test_evaluation_of_no_rows_fails_instead_of_reporting_nonsense(spark):

@@ -161,6 +161,10 @@ def test_weak_challenger_stays_challenger_and_the_check_says_why(trained):
     assert metadata["challenger_version"] == 2
     assert metadata["champion_version_before"] == metadata["champion_version_after"] == 1
     assert {"challenger_test_mae", "champion_test_mae", "baseline_test_mae"} <= set(metadata["metrics"])
+    assert {"challenger_test_median_ae", "champion_test_log_r2", "baseline_test_mae_under_1000"} <= set(
+        metadata["metrics"]
+    )
+    assert "| MAE Entire home/apt (" in metadata["evaluation"]
 
     assert trained.client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version == 1
     assert trained.client.get_model_version_by_alias(MODEL_NAME, CHALLENGER).version == 2

@@ -10,19 +10,37 @@ from mlvp_assets.ml.checks import (
     PromotionContext,
     comparison_figures,
     decision_tags,
+    evaluation_figures,
+    evaluation_table,
     no_challenger_result,
     promotion_result,
 )
-from mlvp_assets.ml.evaluation import Comparison, Metrics
+from mlvp_assets.ml.evaluation import Comparison, Evaluation, Metrics
 from mlvp_assets.ml.registry import CHALLENGER, CHAMPION, PromotionDecision, aliased_versions, record_decision
 
+
+def evaluation(mae: float, rmse: float, r2: float, above: float | None) -> Evaluation:
+    """An evaluation on the comparison's 500 rows, 20 of them at or above $1,000 (``above`` None
+    stands for a model with no figure there)."""
+    return Evaluation(
+        metrics=Metrics(mae=mae, rmse=rmse, r2=r2, rows=500),
+        log_r2=r2 + 0.2,
+        median_ae=mae / 2,
+        mae_under_1000=mae * 0.8,
+        rows_under_1000=480,
+        mae_1000_and_above=above,
+        rows_1000_and_above=20,
+        mae_by_room_type={"Entire home/apt": mae * 1.1, "Private room": mae * 0.7},
+        rows_by_room_type={"Entire home/apt": 300, "Private room": 200},
+    )
+
+
 COMPARISON = Comparison(
-    metrics={
-        CHALLENGER: Metrics(mae=60.123456, rmse=200.0, r2=0.4, rows=500),
-        CHAMPION: Metrics(mae=62.0, rmse=210.0, r2=0.35, rows=500),
+    evaluations={
+        CHALLENGER: evaluation(mae=60.123456, rmse=200.0, r2=0.4, above=500.0),
+        CHAMPION: evaluation(mae=62.0, rmse=210.0, r2=0.35, above=None),
     },
-    baseline=Metrics(mae=100.0, rmse=300.0, r2=0.0, rows=500),
-    rows=500,
+    baseline_evaluation=evaluation(mae=100.0, rmse=300.0, r2=0.0, above=900.0),
     unscored_rows={CHALLENGER: 3, CHAMPION: 1},
 )
 
@@ -43,6 +61,27 @@ def test_figures_name_the_model_and_the_metric_rounded():
 
     assert figures["challenger_test_mae"] == 60.1235
     assert figures["champion_test_rmse"] == 210.0 and figures["baseline_test_mae"] == 100.0
+
+
+def test_the_full_figures_carry_every_model_and_name_what_training_logs():
+    figures = evaluation_figures(COMPARISON)
+
+    assert figures["challenger_test_mae"] == 60.1235 and figures["baseline_test_median_ae"] == 50.0
+    assert figures["champion_test_log_r2"] == 0.55 and figures["challenger_test_mae_under_1000"] == 48.0988
+    assert figures["challenger_test_mae_room_type_private_room"] == 42.0864
+    assert "champion_test_mae_1000_and_above" not in figures
+    assert figures["baseline_test_mae_1000_and_above"] == 900.0
+
+
+def test_the_table_shows_each_figure_of_each_model_side_by_side():
+    table = evaluation_table(COMPARISON).splitlines()
+
+    assert table[0] == "| figure | challenger | champion | baseline |"
+    assert "| MAE | 60.12 | 62.00 | 100.00 |" in table
+    assert "| R2 of log1p | 0.600 | 0.550 | 0.200 |" in table
+    assert "| MAE at or above $1,000 (20 rows) | 500.00 | - | 900.00 |" in table
+    assert "| MAE Entire home/apt (300 rows) | 66.14 | 68.20 | 110.00 |" in table
+    assert len(table) == 2 + 7 + 2
 
 
 def test_tags_say_what_the_challenger_was_compared_with():
@@ -66,6 +105,9 @@ def test_the_result_names_the_champion_before_and_after(promote, champion_before
     assert metadata["champion_version_before"] == (int(champion_before) if champion_before else None)
     assert metadata["champion_version_after"] == champion_after
     assert metadata["unscored_test_rows"] == {CHALLENGER: 3, CHAMPION: 1}
+    assert metadata["compared_on_rows"] == 500
+    assert metadata["metrics"] == evaluation_figures(COMPARISON)
+    assert metadata["evaluation"] == evaluation_table(COMPARISON)
 
 
 def test_without_a_challenger_the_check_fails_saying_what_to_run():

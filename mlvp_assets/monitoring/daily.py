@@ -37,6 +37,7 @@ from mlvp_assets.monitoring.drift import (
     DataDriftLogRow,
     ModelDrift,
     ModelDriftLogRow,
+    TrainingError,
     data_drift,
     day_error,
     fields_of,
@@ -165,8 +166,13 @@ def write_model_drift(
         sample_to_pandas(reference_rows, [PREDICTION, TARGET], sample_cap, seed),
         sample_to_pandas(predictions, [PREDICTION, TARGET], sample_cap, seed),
         day_error(predictions),
-        scoring_model.test_mae,
-        scoring_model.test_rmse,
+        TrainingError(
+            mae=scoring_model.test_mae,
+            rmse=scoring_model.test_rmse,
+            median_ae=scoring_model.test_median_ae,
+            mae_under_1000=scoring_model.test_mae_under_1000,
+            mae_1000_and_above=scoring_model.test_mae_1000_and_above,
+        ),
         error_tolerance=error_tolerance,
     )
     report = report_path(storage, "model_drift", day)
@@ -180,7 +186,8 @@ def write_model_drift(
         report_path=report,
         evaluated_at=now(),
     )
-    replace_partition(dataclass_frame(spark, [row], ModelDriftLogRow), log_path, day)
+    # The log gained the day's full evaluation: an older table takes the columns on (older rows: null).
+    replace_partition(dataclass_frame(spark, [row], ModelDriftLogRow), log_path, day, merge_schema=True)
     return ModelDriftDay(drift, version, report, log_path)
 
 

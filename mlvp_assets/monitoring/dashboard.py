@@ -15,7 +15,7 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mlvp_assets.bronze.ingest import Status, latest_decisions
@@ -30,8 +30,17 @@ DAY = PARTITION_COLUMN
 LANDING_COLUMNS = [DAY, "status", "files", "rows", "layouts", "missing_columns", "new_columns"]
 LANDING_HISTORY_DAYS = 7
 DATA_DRIFT_COLUMNS = field_names(DataDriftLogRow, DAY, "dataset_drift", "drifted_share")
+# The day's error figures and the scoring model's test figures at training: pairs the error
+# chart draws, (day column, training column, what).
+ERROR_PAIRS = (
+    ("day_mae", "training_mae", "MAE"),
+    ("day_rmse", "training_rmse", "RMSE"),
+    ("day_median_ae", "training_median_ae", "median absolute error"),
+    ("day_mae_under_1000", "training_mae_under_1000", "MAE under $1,000"),
+    ("day_mae_1000_and_above", "training_mae_1000_and_above", "MAE at or above $1,000"),
+)
 MODEL_ERROR_COLUMNS = field_names(
-    ModelDriftLogRow, DAY, "day_mae", "day_rmse", "training_mae", "training_rmse", "model_drift"
+    ModelDriftLogRow, DAY, *(column for pair in ERROR_PAIRS for column in pair[:2]), "model_drift"
 )
 
 
@@ -57,7 +66,7 @@ class DashboardData:
     top_unseen_values: pd.DataFrame  # column, value, rows (the chosen day)
     quality_failures: pd.DataFrame  # day, rule, failed_rows (rules that failed at least once)
     data_drift: pd.DataFrame  # day, dataset_drift, drifted_share, column, drifted
-    model_drift: pd.DataFrame  # day, day_mae, day_rmse, training_mae, training_rmse, model_drift
+    model_drift: pd.DataFrame  # MODEL_ERROR_COLUMNS: day, the ERROR_PAIRS' columns, model_drift
     # day, status, files, rows, layouts, missing_columns, new_columns: the ingestion log per day
     # and decision (empty on pages built before the log recorded layouts).
     landing: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=LANDING_COLUMNS))
@@ -129,7 +138,11 @@ def collect_dashboard_data(
         .select(*DATA_DRIFT_COLUMNS, F.col("c.column").alias("column"), F.col("c.drifted").alias("drifted"))
         .orderBy(DAY, "column")
     )  # fmt: skip
-    error = None if model_drift_log is None else model_drift_log.select(*MODEL_ERROR_COLUMNS).orderBy(DAY)
+    error = (
+        None
+        if model_drift_log is None
+        else model_drift_log.select(*_columns_or_null(model_drift_log, MODEL_ERROR_COLUMNS)).orderBy(DAY)
+    )
     landing = None
     if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
         landing = (
@@ -161,6 +174,15 @@ def collect_dashboard_data(
         model_drift=_pandas(error, MODEL_ERROR_COLUMNS),
         landing=_pandas(landing, LANDING_COLUMNS),
     )
+
+
+def _columns_or_null(log: DataFrame, columns: list[str]) -> list[Column]:
+    """``columns`` of a log table, null where the table predates one (a log written before the
+    full evaluation has no day_median_ae until a day is written with it)."""
+    return [
+        F.col(column) if column in log.columns else F.lit(None).cast("double").alias(column)
+        for column in columns
+    ]
 
 
 def _empty(figure: go.Figure, message: str) -> go.Figure:
@@ -289,27 +311,45 @@ def drift_figure(data: DashboardData) -> go.Figure:
     return _by_day(_layout(figure, "Data drift", 560))
 
 
+# One colour per figure: the day's line solid, the training figure dashed in the same colour.
+_ERROR_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
+
+
 def error_figure(data: DashboardData) -> go.Figure:
+    """The day's error figures against the test figures of the model that scored the day (its
+    training run's ``test_*`` metrics): the overall figures above, the MAE per price band below.
+    A figure the log does not have (rows before the full evaluation, a band without rows) leaves
+    a gap."""
     error = data.model_drift
-    figure = go.Figure()
+    title = "Daily error against the training error"
+    figure = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        subplot_titles=("MAE, RMSE and median absolute error", "MAE by price band"),
+    )
     if error.empty:
-        return _layout(_empty(figure, "no model-drift report yet"), "Daily error against the training error")
-    for column, name, dash in (
-        ("day_mae", "MAE of the day", None),
-        ("training_mae", "test MAE at training", "dash"),
-        ("day_rmse", "RMSE of the day", None),
-        ("training_rmse", "test RMSE at training", "dash"),
-    ):
-        figure.add_scatter(
-            x=error[DAY], y=error[column], mode="lines+markers", name=name, line={"dash": dash}
+        return _layout(_empty(figure, "no model-drift report yet"), title, 560)
+    for index, (day_column, training_column, what) in enumerate(ERROR_PAIRS):
+        row = 1 if index < 3 else 2
+        colour = _ERROR_COLOURS[index]
+        lines = (
+            (day_column, f"{what} of the day", None),
+            (training_column, f"test {what} at training", "dash"),
         )
+        for column, name, dash in lines:
+            figure.add_scatter(
+                x=error[DAY], y=pd.to_numeric(error[column]), mode="lines+markers", name=name,
+                line={"dash": dash, "color": colour}, row=row, col=1,
+            )  # fmt: skip
     flagged = error[error["model_drift"].astype(bool)]
     figure.add_scatter(
         x=flagged[DAY], y=flagged["day_mae"], mode="markers", name="model drift flagged",
-        marker={"symbol": "x", "size": 14, "color": "crimson"},
+        marker={"symbol": "x", "size": 14, "color": "crimson"}, row=1, col=1,
     )  # fmt: skip
-    figure.update_layout(yaxis_title="$")
-    return _by_day(_layout(figure, "Daily error against the training error"))
+    figure.update_yaxes(title_text="$")
+    return _by_day(_layout(figure, title, 560))
 
 
 FIGURES = (

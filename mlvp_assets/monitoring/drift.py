@@ -35,7 +35,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import FLATTENED
-from mlvp_assets.ml.evaluation import Metrics, regression_metrics
+from mlvp_assets.ml.evaluation import Evaluation, evaluate
 from mlvp_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, PREDICTION, TARGET
 from mlvp_assets.schema import LISTING_ID
 
@@ -234,6 +234,19 @@ def data_drift(
 
 
 @dataclasses.dataclass(frozen=True)
+class TrainingError:
+    """The scoring model's figures on the test split, as its training run logged them (``test_mae``,
+    ``test_median_ae``, ...): what the day's error is held against. A run logged before the full
+    evaluation has only MAE and RMSE; the other figures are then None."""
+
+    mae: float
+    rmse: float
+    median_ae: float | None = None
+    mae_under_1000: float | None = None
+    mae_1000_and_above: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelDrift:
     """One day's model drift (built by :meth:`measure`); with the day, the model and its report,
     a row of ``model_drift_log``."""
@@ -256,6 +269,19 @@ class ModelDrift:
     error_tolerance: float
     scored_rows: int
     reference_rows: int
+    # The rest of the day's evaluation (:func:`mlvp_assets.ml.evaluation.evaluate`) and the same
+    # test figures of the training run, which the dashboard's error chart draws; they do not flag.
+    # In rows logged before them, and for a band without rows, they are null.
+    day_r2: float
+    day_log_r2: float
+    day_median_ae: float
+    day_mae_under_1000: float | None
+    day_rows_under_1000: int
+    day_mae_1000_and_above: float | None
+    day_rows_1000_and_above: int
+    training_median_ae: float | None
+    training_mae_under_1000: float | None
+    training_mae_1000_and_above: float | None
 
     @classmethod
     def measure(
@@ -263,14 +289,13 @@ class ModelDrift:
         prediction: ColumnDrift,
         prediction_vs_training_price: ColumnDrift,
         target: ColumnDrift,
-        day: Metrics,
-        training_mae: float,
-        training_rmse: float,
+        day: Evaluation,
+        training: TrainingError,
         error_tolerance: float,
         reference_rows: int,
     ) -> ModelDrift:
         """The verdicts from the drift tests and the day's error against the training error."""
-        mae_ratio, rmse_ratio = day.mae / training_mae, day.rmse / training_rmse
+        mae_ratio, rmse_ratio = day.metrics.mae / training.mae, day.metrics.rmse / training.rmse
         error_drift = max(mae_ratio, rmse_ratio) > 1 + error_tolerance
         return cls(
             model_drift=prediction.drifted or error_drift,
@@ -279,15 +304,25 @@ class ModelDrift:
             prediction=prediction,
             prediction_vs_training_price=prediction_vs_training_price,
             target=target,
-            day_mae=day.mae,
-            day_rmse=day.rmse,
-            training_mae=training_mae,
-            training_rmse=training_rmse,
+            day_mae=day.metrics.mae,
+            day_rmse=day.metrics.rmse,
+            training_mae=training.mae,
+            training_rmse=training.rmse,
             mae_ratio=mae_ratio,
             rmse_ratio=rmse_ratio,
             error_tolerance=error_tolerance,
-            scored_rows=day.rows,
+            scored_rows=day.metrics.rows,
             reference_rows=reference_rows,
+            day_r2=day.metrics.r2,
+            day_log_r2=day.log_r2,
+            day_median_ae=day.median_ae,
+            day_mae_under_1000=day.mae_under_1000,
+            day_rows_under_1000=day.rows_under_1000,
+            day_mae_1000_and_above=day.mae_1000_and_above,
+            day_rows_1000_and_above=day.rows_1000_and_above,
+            training_median_ae=training.median_ae,
+            training_mae_under_1000=training.mae_under_1000,
+            training_mae_1000_and_above=training.mae_1000_and_above,
         )
 
     def reasons(self) -> list[str]:
@@ -308,26 +343,26 @@ class ModelDrift:
         return reasons
 
 
-def day_error(predictions: DataFrame) -> Metrics:
-    """MAE and RMSE of all the day's predictions that have an actual price (in Spark, not on the
+def day_error(predictions: DataFrame) -> Evaluation:
+    """The evaluation of all the day's predictions that have an actual price (in Spark, not on the
     sample that goes to Evidently)."""
     priced = predictions.where(F.col(TARGET).isNotNull() & F.col(PREDICTION).isNotNull())
     if priced.isEmpty():
         raise ValueError("no predicted row of the day has an actual price to measure the error on")
-    return regression_metrics(priced)
+    return evaluate(priced)
 
 
 def model_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
-    day: Metrics,
-    training_mae: float,
-    training_rmse: float,
+    day: Evaluation,
+    training: TrainingError,
     error_tolerance: float,
 ) -> tuple[DriftReport, ModelDrift]:
     """``reference``: the training set's prices and the model's predictions of them; ``current``:
     the day's prices and predictions (both samples with the columns ``price`` and ``prediction``);
-    ``day``: the error over all the day's priced predictions (:func:`day_error`)."""
+    ``day``: the evaluation of all the day's priced predictions (:func:`day_error`); ``training``:
+    the scoring model's test figures."""
     from evidently import Report
     from evidently.metrics import ValueDrift
 
@@ -344,8 +379,7 @@ def model_drift(
         prediction_vs_training_price=drifts[PREDICTION_AS_PRICE],
         target=drifts[TARGET],
         day=day,
-        training_mae=training_mae,
-        training_rmse=training_rmse,
+        training=training,
         error_tolerance=error_tolerance,
         reference_rows=len(reference),
     )

@@ -50,6 +50,10 @@ class Champion:
     model: PipelineModel
     test_mae: float | None
     test_rmse: float | None
+    # The figures the full evaluation added; None for a run logged before it.
+    test_median_ae: float | None = None
+    test_mae_under_1000: float | None = None
+    test_mae_1000_and_above: float | None = None
 
 
 def champion_version(client: MlflowClient, name: str) -> tuple[str, str]:
@@ -79,6 +83,9 @@ def load_registered_version(
         model=load_version(client, name, version),
         test_mae=metrics.get("test_mae"),
         test_rmse=metrics.get("test_rmse"),
+        test_median_ae=metrics.get("test_median_ae"),
+        test_mae_under_1000=metrics.get("test_mae_under_1000"),
+        test_mae_1000_and_above=metrics.get("test_mae_1000_and_above"),
     )
 
 

@@ -24,10 +24,12 @@ from mlvp_assets.monitoring.drift import (
     DataDriftLogRow,
     ModelDrift,
     ModelDriftLogRow,
+    TrainingError,
     fields_of,
 )
 from mlvp_assets.monitoring.scoring import Coverage
 from mlvp_assets.schema import PARTITION_COLUMN
+from mlvp_assets_tests.evaluations import evaluation_of
 
 LINKS = {"report": dg.MetadataValue.url("file:///tmp/report.html")}
 
@@ -70,9 +72,8 @@ def model_drift(day_mae: float, prediction_drifted: bool = False) -> ModelDrift:
         prediction=column("prediction", prediction_drifted),
         prediction_vs_training_price=column("prediction_as_price", True),
         target=column("price", False),
-        day=Metrics(mae=day_mae, rmse=2 * day_mae, r2=0.5, rows=150),
-        training_mae=50.0,
-        training_rmse=100.0,
+        day=evaluation_of(Metrics(mae=day_mae, rmse=2 * day_mae, r2=0.5, rows=150)),
+        training=TrainingError(mae=50.0, rmse=100.0),
         error_tolerance=0.25,
         reference_rows=800,
     )

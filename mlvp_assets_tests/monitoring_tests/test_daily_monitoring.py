@@ -138,6 +138,9 @@ def test_model_drift_log_shows_the_error_and_flags_shifted_prices_without_data_d
     shifted = log[PRICE_SHIFTED_DAY]
 
     assert normal["day_mae"] > 0 and normal["training_mae"] > 0 and not normal["model_drift"]
+    # The day's full evaluation, on every priced prediction of the day.
+    assert 0 < normal["day_median_ae"] < normal["day_mae"] <= normal["day_rmse"]
+    assert normal["day_rows_under_1000"] + normal["day_rows_1000_and_above"] == normal["scored_rows"]
     assert shifted["error_drift"] and shifted["model_drift"] and not shifted["prediction_drift"]
     assert shifted["day_mae"] > 1.25 * shifted["training_mae"]
     assert shifted["target_drifted"]

@@ -4,13 +4,26 @@ Chromium draws it from disk with no console errors (no server, no internet)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 import pandas as pd
 import pytest
+from pyspark.sql import DataFrame
 
-from mlvp_assets.monitoring.dashboard import FIGURES, DashboardData, render_dashboard
+from mlvp_assets.delta_tables import dataclass_frame, replace_partition
+from mlvp_assets.monitoring.dashboard import (
+    FIGURES,
+    MODEL_ERROR_COLUMNS,
+    DashboardData,
+    DashboardTables,
+    collect_dashboard_data,
+    error_figure,
+    render_dashboard,
+)
+from mlvp_assets.monitoring.drift import ModelDriftLogRow, fields_of
 from mlvp_assets_tests.browser import CHROMIUM_MISSING_REASON, chromium_executable, open_page
+from mlvp_assets_tests.monitoring_tests.test_checks import model_drift
 
 DATES = [dt.date(2026, 1, 1) + dt.timedelta(days=offset) for offset in range(3)]
 DAYS = [date.isoformat() for date in DATES]
@@ -43,7 +56,12 @@ def three_days() -> DashboardData:
         ),
         model_drift=pd.DataFrame(
             {"landing_date": DAYS, "day_mae": [50.0, 52.0, 90.0], "day_rmse": [80.0, 85.0, 140.0],
-             "training_mae": [55.0] * 3, "training_rmse": [88.0] * 3, "model_drift": [False, False, True]}
+             "training_mae": [55.0] * 3, "training_rmse": [88.0] * 3,
+             "day_median_ae": [30.0, 31.0, 60.0], "training_median_ae": [None, 33.0, 33.0],
+             "day_mae_under_1000": [45.0, 47.0, 80.0], "training_mae_under_1000": [None, 50.0, 50.0],
+             "day_mae_1000_and_above": [400.0, None, 700.0],
+             "training_mae_1000_and_above": [None, 450.0, 450.0],
+             "model_drift": [False, False, True]}
         ),
         landing=pd.DataFrame(
             [(DAYS[0], "ingested", 2, 480, ["project"], [], []),
@@ -74,14 +92,7 @@ def empty_day() -> DashboardData:
             "top_unseen_values": ["column", "value", "rows"],
             "quality_failures": ["landing_date", "rule", "failed_rows"],
             "data_drift": ["landing_date", "dataset_drift", "drifted_share", "column", "drifted"],
-            "model_drift": [
-                "landing_date",
-                "day_mae",
-                "day_rmse",
-                "training_mae",
-                "training_rmse",
-                "model_drift",
-            ],
+            "model_drift": MODEL_ERROR_COLUMNS,
         }.items()
     }
     return DashboardData(day=DATES[0], **frames)
@@ -129,12 +140,65 @@ def test_every_chart_has_its_traces():
         "unseen_figure": 2,
         "quality_figure": 1,
         "drift_figure": 2,
-        "error_figure": 5,
+        "error_figure": 11,
     }
     unseen_per_day = FIGURES[3](data).data[0]
     assert list(unseen_per_day.x) == DAYS and list(unseen_per_day.y) == [0, 2, 96]
     drift = FIGURES[5](data).data[1]
     assert list(drift.y) == sorted(FEATURES) and drift.z[FEATURES.index("accommodates")][-1] == 1
+
+
+def test_the_error_chart_holds_each_figure_of_the_day_against_the_training_run_s():
+    traces = {trace.name: trace for trace in error_figure(three_days()).data}
+
+    pairs = {"MAE": ("day_mae", "training_mae"), "RMSE": ("day_rmse", "training_rmse"),
+             "median absolute error": ("day_median_ae", "training_median_ae"),
+             "MAE under $1,000": ("day_mae_under_1000", "training_mae_under_1000"),
+             "MAE at or above $1,000": ("day_mae_1000_and_above", "training_mae_1000_and_above")}  # fmt: skip
+    error = three_days().model_drift
+    for what, (day, training) in pairs.items():
+        shown, trained = traces[f"{what} of the day"], traces[f"test {what} at training"]
+        assert (
+            list(shown.x) == DAYS and trained.line.dash == "dash" and shown.line.color == trained.line.color
+        )
+        # A figure the log does not have (a row before the full evaluation, a band without rows)
+        # is a gap, not a zero.
+        assert list(shown.y) == pytest.approx(list(error[day].astype(float)), nan_ok=True)
+        assert list(trained.y) == pytest.approx(list(error[training].astype(float)), nan_ok=True)
+    assert traces["MAE under $1,000 of the day"].yaxis == "y2" and traces["MAE of the day"].yaxis == "y"
+    assert list(traces["model drift flagged"].x) == [DAYS[-1]]
+
+
+# The columns model_drift_log gained with the full evaluation.
+EVALUATION_COLUMNS = [
+    "day_r2", "day_log_r2", "day_median_ae", "day_mae_under_1000", "day_rows_under_1000",
+    "day_mae_1000_and_above", "day_rows_1000_and_above", "training_median_ae", "training_mae_under_1000",
+    "training_mae_1000_and_above",
+]  # fmt: skip
+
+
+def test_a_model_drift_log_from_before_the_full_evaluation_still_reads_and_takes_its_columns(spark, tmp_path):
+    def log_row(day: dt.date, mae: float) -> DataFrame:
+        row = ModelDriftLogRow(
+            **fields_of(model_drift(mae)), landing_date=day, model_name="test_airbnb_price", model_version=1,
+            report_path="/tmp/report.html", evaluated_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+        )  # fmt: skip
+        return dataclass_frame(spark, [row], ModelDriftLogRow)
+
+    path, missing = str(tmp_path / "model_drift_log"), str(tmp_path / "missing")
+    tables = DashboardTables(missing, missing, missing, missing, model_drift=path)
+    replace_partition(log_row(DATES[0], 50.0).drop(*EVALUATION_COLUMNS), path, DATES[0])
+
+    before = collect_dashboard_data(spark, tables, DATES[0], 100, 42).model_drift
+    # As write_model_drift writes a day: the older table takes the new columns on.
+    replace_partition(log_row(DATES[1], 70.0), path, DATES[1], merge_schema=True)
+    after = collect_dashboard_data(spark, tables, DATES[1], 100, 42).model_drift
+
+    assert list(before.columns) == MODEL_ERROR_COLUMNS == list(after.columns)
+    assert before["day_mae"].tolist() == [50.0] and before["day_median_ae"].isna().all()
+    assert after["day_mae"].tolist() == [50.0, 70.0]
+    assert after["day_median_ae"].tolist() == pytest.approx([math.nan, 35.0], nan_ok=True)
+    assert after["training_median_ae"].isna().all()  # the training run logged no test_median_ae
 
 
 def test_a_first_day_without_monitoring_renders_placeholders():

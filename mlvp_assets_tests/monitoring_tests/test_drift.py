@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mlvp_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from mlvp_assets.monitoring.drift import data_drift, day_error, model_drift
+from mlvp_assets.monitoring.drift import TrainingError, data_drift, day_error, model_drift
 
 ROWS = 600
 
@@ -72,12 +72,21 @@ def test_the_day_error_is_measured_against_the_training_error(spark):
     day = error_of(spark, current)
     expected_mae = float((current["prediction"] - current["price"]).abs().mean())
 
-    _, drift = model_drift(
-        reference, current, day, training_mae=day.mae, training_rmse=day.rmse, error_tolerance=0.25
-    )
+    training = TrainingError(mae=day.metrics.mae, rmse=day.metrics.rmse, median_ae=40.0, mae_under_1000=41.0)
 
-    assert day.rows == ROWS and drift.scored_rows == ROWS
+    _, drift = model_drift(reference, current, day, training, error_tolerance=0.25)
+
+    assert day.metrics.rows == ROWS and drift.scored_rows == ROWS
     assert drift.day_mae == pytest.approx(expected_mae)
+    # The rest of the day's evaluation and the training run's figures go to the log as they are.
+    assert (drift.day_median_ae, drift.day_log_r2) == (day.median_ae, day.log_r2)
+    assert drift.day_mae_under_1000 == day.mae_under_1000 and drift.day_rows_under_1000 == ROWS
+    assert (drift.day_mae_1000_and_above, drift.day_rows_1000_and_above) == (None, 0)
+    assert (drift.training_median_ae, drift.training_mae_under_1000, drift.training_mae_1000_and_above) == (
+        40.0,
+        41.0,
+        None,
+    )
     assert not drift.error_drift and not drift.prediction_drift and not drift.model_drift
     assert drift.reasons() == []
 
@@ -89,9 +98,12 @@ def test_shifted_prices_with_the_same_predictions_flag_error_drift_only(spark):
     current["price"] *= 1.6
 
     _, drift = model_drift(
-        reference, current, error_of(spark, current), training_mae=training.mae, training_rmse=training.rmse,
+        reference,
+        current,
+        error_of(spark, current),
+        TrainingError(training.metrics.mae, training.metrics.rmse),
         error_tolerance=0.25,
-    )  # fmt: skip
+    )
 
     assert drift.error_drift and drift.model_drift and not drift.prediction_drift
     assert drift.target.drifted  # the actual prices moved

@@ -24,12 +24,14 @@ from mlvp_assets.monitoring import drift as drift_module
 from mlvp_assets.monitoring.dashboard import DashboardData, render_dashboard
 from mlvp_assets.monitoring.drift import (
     DriftReport,
+    TrainingError,
     data_drift,
     escape_report_data,
     model_drift,
     plotly_text,
 )
 from mlvp_assets_tests.browser import CHROMIUM_MISSING_REASON, chromium_executable
+from mlvp_assets_tests.evaluations import evaluation_of
 from mlvp_assets_tests.hostile import (
     HOSTILE_VALUES,
     collapse_spaces,
@@ -87,9 +89,9 @@ def hostile_data_drift_report() -> DriftReport:
 
 
 def model_drift_report() -> DriftReport:
-    day = Metrics(mae=20.0, rmse=30.0, r2=0.5, rows=ROWS)
+    day = evaluation_of(Metrics(mae=20.0, rmse=30.0, r2=0.5, rows=ROWS))
     report, _ = model_drift(
-        priced(1), priced(2), day, training_mae=20.0, training_rmse=30.0, error_tolerance=0.25
+        priced(1), priced(2), day, TrainingError(mae=20.0, rmse=30.0), error_tolerance=0.25
     )
     return report
 

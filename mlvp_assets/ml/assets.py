@@ -17,7 +17,7 @@ from mlvp_assets.crash_points import MODEL_REGISTERED, crash_point
 from mlvp_assets.delta_tables import read_table, single_row, table_exists, table_metadata, table_version
 from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
 from mlvp_assets.ml.evaluation import median_price, metrics_on_common_rows
-from mlvp_assets.ml.features import TargetTransform
+from mlvp_assets.ml.features import LearnerFamily, TargetTransform, families_supported_by
 from mlvp_assets.ml.registry import (
     CHALLENGER,
     CHAMPION,
@@ -33,8 +33,11 @@ from mlvp_assets.ml.training import (
     TEST,
     TRAIN,
     VALIDATION,
+    ForestSpace,
+    GBTSpace,
     SearchSpace,
     TrainingSettings,
+    XGBoostSpace,
     build_training_set,
     log_trained_model,
     split_frames,
@@ -42,7 +45,7 @@ from mlvp_assets.ml.training import (
 )
 from mlvp_assets.names import GOLD_TABLE, ML_GROUP, PRICE_MODEL, TRAINING_SET_TABLE
 from mlvp_assets.resources.mlflow import ModelRegistryResource, active_run_id, run_marked_failed_on_error
-from mlvp_assets.resources.spark import DeltaSparkResource
+from mlvp_assets.resources.spark import DeltaSparkResource, is_spark_connect
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import PARTITION_COLUMN
 
@@ -59,40 +62,116 @@ class TrainingSetConfig(dg.Config):
 
 # The defaults of the training code, so that the asset's configuration restates none of them.
 _TRAINING_DEFAULTS = TrainingSettings()
-_SPACE_DEFAULTS = _TRAINING_DEFAULTS.space
+_FOREST, _GBT, _XGBOOST = (
+    _TRAINING_DEFAULTS.space.random_forest,
+    _TRAINING_DEFAULTS.space.gbt,
+    _TRAINING_DEFAULTS.space.xgboost,
+)
 
 
 class PriceModelConfig(dg.Config):
-    """The hyperopt budget and search space (small by default, for dev and test) and the target;
-    the defaults are :class:`TrainingSettings`' and :class:`SearchSpace`'."""
+    """The hyperopt budget, the learner families it chooses among and each family's search space
+    (small by default, for dev and test), and the target. Defaults are :class:`TrainingSettings`'
+    and the family spaces' of :mod:`mlvp_assets.ml.training`. The random forest's bounds keep
+    their first names (``num_trees_min``, ...); GBT's and XGBoost's carry the family's prefix."""
 
     max_evals: int = _TRAINING_DEFAULTS.max_evals
     seed: int = _TRAINING_DEFAULTS.seed
-    num_trees_min: int = _SPACE_DEFAULTS.num_trees[0]
-    num_trees_max: int = _SPACE_DEFAULTS.num_trees[1]
-    max_depth_min: int = _SPACE_DEFAULTS.max_depth[0]
-    max_depth_max: int = _SPACE_DEFAULTS.max_depth[1]
-    min_instances_per_node_min: int = _SPACE_DEFAULTS.min_instances_per_node[0]
-    min_instances_per_node_max: int = _SPACE_DEFAULTS.min_instances_per_node[1]
-    feature_subset_strategies: list[str] = list(_SPACE_DEFAULTS.feature_subset_strategies)
-    max_bins_min: int = _SPACE_DEFAULTS.max_bins[0]
-    max_bins_max: int = _SPACE_DEFAULTS.max_bins[1]
+    # None: every family the Spark session can train, save and load (all but XGBoost over
+    # Spark Connect). Naming a family the session cannot run is an error.
+    learners: list[str] | None = None
+    num_trees_min: int = _FOREST.num_trees[0]
+    num_trees_max: int = _FOREST.num_trees[1]
+    max_depth_min: int = _FOREST.max_depth[0]
+    max_depth_max: int = _FOREST.max_depth[1]
+    min_instances_per_node_min: int = _FOREST.min_instances_per_node[0]
+    min_instances_per_node_max: int = _FOREST.min_instances_per_node[1]
+    feature_subset_strategies: list[str] = list(_FOREST.feature_subset_strategies)
+    max_bins_min: int = _FOREST.max_bins[0]
+    max_bins_max: int = _FOREST.max_bins[1]
+    gbt_max_iter: int = _GBT.max_iter
+    gbt_max_depth_min: int = _GBT.max_depth[0]
+    gbt_max_depth_max: int = _GBT.max_depth[1]
+    gbt_step_size_min: float = _GBT.step_size[0]
+    gbt_step_size_max: float = _GBT.step_size[1]
+    gbt_min_instances_per_node_min: int = _GBT.min_instances_per_node[0]
+    gbt_min_instances_per_node_max: int = _GBT.min_instances_per_node[1]
+    gbt_subsampling_rate_min: float = _GBT.subsampling_rate[0]
+    gbt_subsampling_rate_max: float = _GBT.subsampling_rate[1]
+    gbt_loss_types: list[str] = list(_GBT.loss_types)
+    xgboost_n_estimators: int = _XGBOOST.n_estimators
+    xgboost_objectives: list[str] = list(_XGBOOST.objectives)
+    xgboost_max_depth_min: int = _XGBOOST.max_depth[0]
+    xgboost_max_depth_max: int = _XGBOOST.max_depth[1]
+    xgboost_learning_rate_min: float = _XGBOOST.learning_rate[0]
+    xgboost_learning_rate_max: float = _XGBOOST.learning_rate[1]
+    xgboost_min_child_weight_min: float = _XGBOOST.min_child_weight[0]
+    xgboost_min_child_weight_max: float = _XGBOOST.min_child_weight[1]
+    xgboost_subsample_min: float = _XGBOOST.subsample[0]
+    xgboost_subsample_max: float = _XGBOOST.subsample[1]
+    xgboost_colsample_bytree_min: float = _XGBOOST.colsample_bytree[0]
+    xgboost_colsample_bytree_max: float = _XGBOOST.colsample_bytree[1]
+    early_stopping_fraction: float = _TRAINING_DEFAULTS.early_stopping_fraction
     target_transform: str = _TRAINING_DEFAULTS.target_transform.value
     price_cap_quantile: float | None = _TRAINING_DEFAULTS.price_cap_quantile
 
-    def settings(self) -> TrainingSettings:
+    def learner_families(self, spark_connect: bool) -> tuple[LearnerFamily, ...]:
+        """The families to search: ``learners``, or every family the session supports."""
+        supported = families_supported_by(spark_connect)
+        if self.learners is None:
+            return supported
+        valid = ", ".join(family.value for family in LearnerFamily)
+        families = []
+        for name in self.learners:
+            if name not in set(LearnerFamily):
+                raise ValueError(f"price_model config learners: unknown family {name!r} (valid: {valid})")
+            family = LearnerFamily(name)
+            if family not in supported:
+                raise ValueError(
+                    f"price_model config learners: {name!r} cannot run over Spark Connect (XGBoost's Spark "
+                    "estimator drives the classic SparkContext, which a Connect client does not have); "
+                    f"offer {', '.join(supported)} there"
+                )
+            families.append(family)
+        return tuple(families)
+
+    def settings(self, spark_connect: bool = False) -> TrainingSettings:
         return TrainingSettings(
             space=SearchSpace(
-                num_trees=(self.num_trees_min, self.num_trees_max),
-                max_depth=(self.max_depth_min, self.max_depth_max),
-                min_instances_per_node=(self.min_instances_per_node_min, self.min_instances_per_node_max),
-                feature_subset_strategies=tuple(self.feature_subset_strategies),
-                max_bins=(self.max_bins_min, self.max_bins_max),
+                learners=self.learner_families(spark_connect),
+                random_forest=ForestSpace(
+                    num_trees=(self.num_trees_min, self.num_trees_max),
+                    max_depth=(self.max_depth_min, self.max_depth_max),
+                    min_instances_per_node=(self.min_instances_per_node_min, self.min_instances_per_node_max),
+                    feature_subset_strategies=tuple(self.feature_subset_strategies),
+                    max_bins=(self.max_bins_min, self.max_bins_max),
+                ),
+                gbt=GBTSpace(
+                    max_iter=self.gbt_max_iter,
+                    max_depth=(self.gbt_max_depth_min, self.gbt_max_depth_max),
+                    step_size=(self.gbt_step_size_min, self.gbt_step_size_max),
+                    min_instances_per_node=(
+                        self.gbt_min_instances_per_node_min,
+                        self.gbt_min_instances_per_node_max,
+                    ),
+                    subsampling_rate=(self.gbt_subsampling_rate_min, self.gbt_subsampling_rate_max),
+                    loss_types=tuple(self.gbt_loss_types),
+                ),
+                xgboost=XGBoostSpace(
+                    n_estimators=self.xgboost_n_estimators,
+                    objectives=tuple(self.xgboost_objectives),
+                    max_depth=(self.xgboost_max_depth_min, self.xgboost_max_depth_max),
+                    learning_rate=(self.xgboost_learning_rate_min, self.xgboost_learning_rate_max),
+                    min_child_weight=(self.xgboost_min_child_weight_min, self.xgboost_min_child_weight_max),
+                    subsample=(self.xgboost_subsample_min, self.xgboost_subsample_max),
+                    colsample_bytree=(self.xgboost_colsample_bytree_min, self.xgboost_colsample_bytree_max),
+                ),
             ),
             max_evals=self.max_evals,
             seed=self.seed,
             target_transform=TargetTransform(self.target_transform),
             price_cap_quantile=self.price_cap_quantile,
+            early_stopping_fraction=self.early_stopping_fraction,
         )
 
 
@@ -197,7 +276,7 @@ def price_model(
     try:
         with run_marked_failed_on_error():
             run_id = active_run_id()
-            trained = train_price_model(rows, config.settings())
+            trained = train_price_model(rows, config.settings(spark_connect=is_spark_connect(session)))
             info = log_trained_model(
                 trained,
                 rows,

@@ -6,8 +6,13 @@ The pipeline is made to survive new data:
   category the model never saw (a new neighbourhood) is not scored rather than scored wrongly;
   :func:`unscorable_rows` finds exactly those rows, so they can be counted and reported;
 * a ``VectorAssembler`` over the training features only, so extra input columns are ignored;
-* a ``RandomForestRegressor`` fitted on the label scale, and a last stage that turns its output
-  back into a price, so the logged model predicts dollars whatever the target transformation.
+* a learner fitted on the label scale (one of :class:`LearnerFamily`: Spark's random forest or
+  gradient-boosted trees, or XGBoost's Spark estimator), and a last stage that turns its output
+  back into a price, so the logged model predicts dollars whatever the learner and target.
+
+XGBoost's Spark estimator drives the classic ``SparkContext`` (barrier jobs, ``saveAsTextFile``
+to save, ``textFile`` to load), which a Spark Connect client does not have: on Connect the
+family is left out of the search (see :func:`families_supported_by`).
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import dataclasses
 from enum import StrEnum
 from functools import reduce
 from operator import or_
-from typing import TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.base import Estimator
 from pyspark.ml.feature import SQLTransformer, StringIndexer, StringIndexerModel, VectorAssembler
-from pyspark.ml.regression import RandomForestRegressor
+from pyspark.ml.regression import GBTRegressionModel, GBTRegressor, RandomForestRegressor
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -35,6 +41,8 @@ FEATURES_VECTOR = "features"
 MODEL_OUTPUT = "label_prediction"
 PREDICTION = "prediction"
 INDEX_SUFFIX = "_index"
+# The pipeline's stages: indexer, assembler, learner, inverse of the target transformation.
+_LEARNER_STAGE = 2
 
 CATEGORICAL_FEATURES: tuple[str, ...] = STRING_COLUMNS
 NUMERIC_FEATURES: tuple[str, ...] = (
@@ -68,6 +76,14 @@ def _inverse_statement(transform: TargetTransform) -> str:
     return f"SELECT *, {inverse} AS {PREDICTION} FROM __THIS__"
 
 
+class LearnerFamily(StrEnum):
+    """The learners the price model's search may choose among (``learners`` in its run config)."""
+
+    RANDOM_FOREST = "random_forest"
+    GBT = "gbt"
+    XGBOOST = "xgboost"
+
+
 class SparkForestParams(TypedDict):
     """:class:`ForestParams` under the names of Spark's ``RandomForestRegressor``."""
 
@@ -80,7 +96,8 @@ class SparkForestParams(TypedDict):
 
 @dataclasses.dataclass(frozen=True)
 class ForestParams:
-    """The random forest's hyperparameters (Spark names in :meth:`spark_params`)."""
+    """The random forest's hyperparameters (Spark names in :meth:`spark_params`). A forest
+    averages its trees' log prices: no rounds, no early stopping."""
 
     num_trees: int = 20
     max_depth: int = 5
@@ -88,8 +105,11 @@ class ForestParams:
     feature_subset_strategy: str = "auto"
     max_bins: int = 40
 
+    family: ClassVar[LearnerFamily] = LearnerFamily.RANDOM_FOREST
+    early_stopping: ClassVar[bool] = False
+
     def with_max_bins_at_least(self, bins: int) -> ForestParams:
-        """Spark's forest needs ``maxBins`` >= the number of values of every categorical feature."""
+        """Spark's trees need ``maxBins`` >= the number of values of every categorical feature."""
         return dataclasses.replace(self, max_bins=max(self.max_bins, bins))
 
     def spark_params(self) -> SparkForestParams:
@@ -101,9 +121,169 @@ class ForestParams:
             "maxBins": self.max_bins,
         }
 
+    def estimator(self, seed: int, early_stopping_column: str | None = None) -> Estimator[Any]:
+        return RandomForestRegressor(
+            featuresCol=FEATURES_VECTOR,
+            labelCol=LABEL,
+            predictionCol=MODEL_OUTPUT,
+            seed=seed,
+            **self.spark_params(),
+        )
 
-def build_price_pipeline(params: ForestParams, transform: TargetTransform, seed: int) -> Pipeline:
-    """The unfitted pipeline; fit it on rows with a ``label`` column (see :func:`label_column`)."""
+    def with_rounds(self, rounds: int) -> ForestParams:
+        return self
+
+
+# Spark's GBT on log1p(price) with leaves of a single listing predicts thousands for a $200
+# listing now and then; five listings per leaf at least keeps it sane.
+GBT_MIN_INSTANCES_PER_NODE = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class GBTParams:
+    """Spark's gradient-boosted trees: ``max_iter`` is the most rounds; with early stopping the
+    fitted model has as many trees as the held-back slice of training rows asked for."""
+
+    max_iter: int = 30
+    max_depth: int = 4
+    step_size: float = 0.1
+    min_instances_per_node: int = GBT_MIN_INSTANCES_PER_NODE
+    subsampling_rate: float = 0.8
+    loss_type: str = "squared"  # or "absolute"
+    max_bins: int = 40
+
+    family: ClassVar[LearnerFamily] = LearnerFamily.GBT
+    early_stopping: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if self.min_instances_per_node < GBT_MIN_INSTANCES_PER_NODE:
+            raise ValueError(
+                f"GBT min_instances_per_node must be at least {GBT_MIN_INSTANCES_PER_NODE}, "
+                f"got {self.min_instances_per_node}"
+            )
+        if self.loss_type not in ("squared", "absolute"):
+            raise ValueError(f"GBT loss_type must be 'squared' or 'absolute', got {self.loss_type!r}")
+
+    def with_max_bins_at_least(self, bins: int) -> GBTParams:
+        return dataclasses.replace(self, max_bins=max(self.max_bins, bins))
+
+    def spark_params(self) -> dict[str, Any]:
+        return {
+            "maxIter": self.max_iter,
+            "maxDepth": self.max_depth,
+            "stepSize": self.step_size,
+            "minInstancesPerNode": self.min_instances_per_node,
+            "subsamplingRate": self.subsampling_rate,
+            "lossType": self.loss_type,
+            "maxBins": self.max_bins,
+        }
+
+    def estimator(self, seed: int, early_stopping_column: str | None = None) -> Estimator[Any]:
+        gbt = GBTRegressor(
+            featuresCol=FEATURES_VECTOR,
+            labelCol=LABEL,
+            predictionCol=MODEL_OUTPUT,
+            seed=seed,
+            **self.spark_params(),
+        )
+        if early_stopping_column is not None:
+            # Spark stops at the first round that improves the held-back error by less than
+            # validationTol (relative); its default, 0.01, stopped after 6 to 9 rounds on the
+            # real listings. 0: stop at the first round that does not improve it at all.
+            gbt.setValidationIndicatorCol(early_stopping_column)
+            gbt.set(gbt.validationTol, 0.0)
+        return gbt
+
+    def with_rounds(self, rounds: int) -> GBTParams:
+        return dataclasses.replace(self, max_iter=rounds)
+
+
+XGBOOST_OBJECTIVES = ("reg:quantileerror", "reg:absoluteerror")
+# Rounds without improvement on the held-back slice before XGBoost stops.
+XGBOOST_EARLY_STOPPING_ROUNDS = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class XGBoostParams:
+    """XGBoost's Spark estimator with a median-type objective on the label: the quantile 0.5
+    (``reg:quantileerror``) or absolute error. ``n_estimators`` is the most rounds."""
+
+    objective: str = "reg:quantileerror"
+    n_estimators: int = 200
+    max_depth: int = 6
+    learning_rate: float = 0.05
+    min_child_weight: float = 3.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+
+    family: ClassVar[LearnerFamily] = LearnerFamily.XGBOOST
+    early_stopping: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if self.objective not in XGBOOST_OBJECTIVES:
+            raise ValueError(f"XGBoost objective must be one of {XGBOOST_OBJECTIVES}, got {self.objective!r}")
+
+    def with_max_bins_at_least(self, bins: int) -> XGBoostParams:
+        return self  # histogram bins are XGBoost's own business; categories are indices here
+
+    def spark_params(self) -> dict[str, Any]:
+        quantile = {"quantile_alpha": 0.5} if self.objective == "reg:quantileerror" else {}
+        return {
+            "objective": self.objective,
+            **quantile,
+            "n_estimators": self.n_estimators,
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+        }
+
+    def estimator(self, seed: int, early_stopping_column: str | None = None) -> Estimator[Any]:
+        from xgboost.spark import SparkXGBRegressor  # about a second of imports, training only
+
+        stopping: dict[str, Any] = (
+            {}
+            if early_stopping_column is None
+            else {
+                "validation_indicator_col": early_stopping_column,
+                "early_stopping_rounds": XGBOOST_EARLY_STOPPING_ROUNDS,
+            }
+        )
+        return SparkXGBRegressor(
+            features_col=FEATURES_VECTOR,
+            label_col=LABEL,
+            prediction_col=MODEL_OUTPUT,
+            random_state=seed,
+            num_workers=1,
+            verbose=False,  # no line per round in the run's log when it watches the held-back rows
+            **self.spark_params(),
+            **stopping,
+        )
+
+    def with_rounds(self, rounds: int) -> XGBoostParams:
+        return dataclasses.replace(self, n_estimators=rounds)
+
+
+LearnerParams = ForestParams | GBTParams | XGBoostParams
+
+
+def families_supported_by(spark_connect: bool) -> tuple[LearnerFamily, ...]:
+    """The families a session can train, save and load: all on a classic session (local or a
+    standalone cluster), all but XGBoost over Spark Connect."""
+    if spark_connect:
+        return (LearnerFamily.RANDOM_FOREST, LearnerFamily.GBT)
+    return tuple(LearnerFamily)
+
+
+def build_price_pipeline(
+    params: LearnerParams, transform: TargetTransform, seed: int, early_stopping_column: str | None = None
+) -> Pipeline:
+    """The unfitted pipeline; fit it on rows with a ``label`` column (see :func:`label_column`).
+    With ``early_stopping_column``, a learner that stops early watches the rows where that
+    boolean column is true and learns from the others."""
     indexed = [f"{column}{INDEX_SUFFIX}" for column in CATEGORICAL_FEATURES]
     return Pipeline(
         stages=[
@@ -117,13 +297,7 @@ def build_price_pipeline(params: ForestParams, transform: TargetTransform, seed:
             VectorAssembler(
                 inputCols=[*indexed, *NUMERIC_FEATURES], outputCol=FEATURES_VECTOR, handleInvalid="skip"
             ),
-            RandomForestRegressor(
-                featuresCol=FEATURES_VECTOR,
-                labelCol=LABEL,
-                predictionCol=MODEL_OUTPUT,
-                seed=seed,
-                **params.spark_params(),
-            ),
+            params.estimator(seed, early_stopping_column),
             SQLTransformer(statement=_inverse_statement(transform)),
         ]
     )
@@ -156,10 +330,37 @@ def unscorable_rows(model: PipelineModel, df: DataFrame) -> DataFrame:
     return df.where(unscorable_condition(model))
 
 
+def learner_stage(model: PipelineModel) -> Any:
+    """The fitted learner of the pipeline (a forest, GBT or XGBoost model)."""
+    return model.stages[_LEARNER_STAGE]
+
+
+def fitted_rounds(model: PipelineModel) -> int | None:
+    """The boosting rounds the fitted learner kept (early stopping may have cut them), or None
+    for a forest."""
+    learner = learner_stage(model)
+    if isinstance(learner, GBTRegressionModel):
+        return int(learner.getNumTrees)
+    if hasattr(learner, "get_booster"):
+        booster = learner.get_booster()
+        best = booster.attr("best_iteration")
+        return int(best) + 1 if best is not None else int(booster.num_boosted_rounds())
+    return None
+
+
 def feature_importances(model: PipelineModel) -> list[tuple[str, float]]:
-    """(feature column, importance) of the fitted forest, most important first."""
+    """(feature column, importance) of the fitted learner, most important first, summing to 1:
+    Spark's impurity-based importances for its trees, total gain for XGBoost."""
     assembler = next(stage for stage in model.stages if isinstance(stage, VectorAssembler))
-    forest = next(stage for stage in model.stages if hasattr(stage, "featureImportances"))
     names = [column.removesuffix(INDEX_SUFFIX) for column in assembler.getInputCols()]
-    importances = forest.featureImportances.toArray().tolist()
+    learner = learner_stage(model)
+    if hasattr(learner, "featureImportances"):
+        importances = learner.featureImportances.toArray().tolist()
+    else:
+        # XGBoost names the vector's features f0, f1, ...; a feature no tree split on is absent.
+        gains = learner.get_booster().get_score(importance_type="total_gain")
+        importances = [float(gains.get(f"f{index}", 0.0)) for index in range(len(names))]
+    total = sum(importances)
+    if total > 0:
+        importances = [value / total for value in importances]
     return sorted(zip(names, importances, strict=True), key=lambda pair: pair[1], reverse=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,13 +27,20 @@ from mlvp_assets.delta_tables import single_row
 from mlvp_assets.ml.evaluation import Metrics, constant_prediction_metrics, median_price, regression_metrics
 from mlvp_assets.ml.features import (
     FEATURE_COLUMNS,
+    GBT_MIN_INSTANCES_PER_NODE,
     LABEL,
     PREDICTION,
     TARGET,
+    XGBOOST_OBJECTIVES,
     ForestParams,
+    GBTParams,
+    LearnerFamily,
+    LearnerParams,
     TargetTransform,
+    XGBoostParams,
     build_price_pipeline,
     feature_importances,
+    fitted_rounds,
     label_column,
     largest_category_count,
     unscorable_condition,
@@ -52,6 +60,9 @@ SPLIT_COLUMN = "split"
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
 TRAINING_SET_COLUMNS: tuple[str, ...] = (LISTING_ID, PARTITION_COLUMN, *FEATURE_COLUMNS, TARGET, SPLIT_COLUMN)
 MODEL_ARTIFACT_PATH = "model"
+LEARNER = "learner"  # the MLflow parameter (and model-version tag) naming the chosen family
+EARLY_STOPPING_COLUMN = "_early_stopping"
+_EARLY_STOPPING_SALT = 7919
 # Buckets of the split hash: fine enough that fractions are exact to 0.01 %.
 _SPLIT_BUCKETS = 10_000
 
@@ -129,48 +140,191 @@ def split_frames(training_set: DataFrame) -> tuple[DataFrame, DataFrame, DataFra
 # --- tuning ---------------------------------------------------------------------------------
 
 
+IntRange = tuple[int, int]
+FloatRange = tuple[float, float]
+
+
+def _checked(label: str, bounds: tuple[float, float]) -> tuple[float, float]:
+    low, high = bounds
+    if low > high:
+        raise ValueError(f"{label}: lower bound {low} above upper bound {high}")
+    return low, high
+
+
+def _integer(label: str, bounds: IntRange) -> object:
+    from hyperopt import hp
+
+    low, high = _checked(label, bounds)
+    return int(low) if low == high else hp.quniform(label, low, high, 1)
+
+
+def _real(label: str, bounds: FloatRange, log: bool = False) -> object:
+    """A float in ``bounds``; ``log``: drawn evenly on the log scale (rates, weights)."""
+    from hyperopt import hp
+
+    low, high = _checked(label, bounds)
+    if low == high:
+        return low
+    return hp.loguniform(label, math.log(low), math.log(high)) if log else hp.uniform(label, low, high)
+
+
+def _one_of(label: str, values: Sequence[str]) -> object:
+    from hyperopt import hp
+
+    if not values:
+        raise ValueError(f"{label}: no value to choose from")
+    return values[0] if len(values) == 1 else hp.choice(label, list(values))
+
+
 @dataclasses.dataclass(frozen=True)
-class SearchSpace:
-    """Inclusive bounds of the hyperopt search; equal bounds fix a parameter."""
+class ForestSpace:
+    """Inclusive bounds of the random forest's search; equal bounds fix a parameter."""
 
-    num_trees: tuple[int, int] = (10, 30)
-    max_depth: tuple[int, int] = (3, 8)
-    min_instances_per_node: tuple[int, int] = (1, 5)
+    num_trees: IntRange = (10, 30)
+    max_depth: IntRange = (3, 8)
+    min_instances_per_node: IntRange = (1, 5)
     feature_subset_strategies: tuple[str, ...] = ("onethird", "sqrt", "0.5")
-    max_bins: tuple[int, int] = (40, 64)
+    max_bins: IntRange = (40, 64)
 
-    def hyperopt_space(self) -> dict[str, object]:
-        from hyperopt import hp
-
-        def integer(label: str, bounds: tuple[int, int]) -> object:
-            low, high = bounds
-            if low > high:
-                raise ValueError(f"{label}: lower bound {low} above upper bound {high}")
-            return low if low == high else hp.quniform(label, low, high, 1)
-
+    def hyperopt_space(self, prefix: str) -> dict[str, object]:
         return {
-            "num_trees": integer("num_trees", self.num_trees),
-            "max_depth": integer("max_depth", self.max_depth),
-            "min_instances_per_node": integer("min_instances_per_node", self.min_instances_per_node),
-            "feature_subset_strategy": hp.choice(
-                "feature_subset_strategy", list(self.feature_subset_strategies)
+            "num_trees": _integer(f"{prefix}.num_trees", self.num_trees),
+            "max_depth": _integer(f"{prefix}.max_depth", self.max_depth),
+            "min_instances_per_node": _integer(
+                f"{prefix}.min_instances_per_node", self.min_instances_per_node
             ),
-            "max_bins": integer("max_bins", self.max_bins),
+            "feature_subset_strategy": _one_of(
+                f"{prefix}.feature_subset_strategy", self.feature_subset_strategies
+            ),
+            "max_bins": _integer(f"{prefix}.max_bins", self.max_bins),
         }
 
+    def params_from(self, point: Mapping[str, Any]) -> ForestParams:
+        return ForestParams(
+            num_trees=int(point["num_trees"]),
+            max_depth=int(point["max_depth"]),
+            min_instances_per_node=int(point["min_instances_per_node"]),
+            feature_subset_strategy=str(point["feature_subset_strategy"]),
+            max_bins=int(point["max_bins"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class GBTSpace:
+    """Spark's gradient-boosted trees: ``max_iter`` rounds at most (early stopping picks how
+    many), the rest searched within inclusive bounds."""
+
+    max_iter: int = 30
+    max_depth: IntRange = (3, 5)
+    step_size: FloatRange = (0.05, 0.3)
+    min_instances_per_node: IntRange = (GBT_MIN_INSTANCES_PER_NODE, 20)
+    subsampling_rate: FloatRange = (0.6, 1.0)
+    loss_types: tuple[str, ...] = ("absolute", "squared")
+
+    def hyperopt_space(self, prefix: str) -> dict[str, object]:
+        return {
+            "max_depth": _integer(f"{prefix}.max_depth", self.max_depth),
+            "step_size": _real(f"{prefix}.step_size", self.step_size, log=True),
+            "min_instances_per_node": _integer(
+                f"{prefix}.min_instances_per_node", self.min_instances_per_node
+            ),
+            "subsampling_rate": _real(f"{prefix}.subsampling_rate", self.subsampling_rate),
+            "loss_type": _one_of(f"{prefix}.loss_type", self.loss_types),
+        }
+
+    def params_from(self, point: Mapping[str, Any]) -> GBTParams:
+        return GBTParams(
+            max_iter=self.max_iter,
+            max_depth=int(point["max_depth"]),
+            step_size=float(point["step_size"]),
+            min_instances_per_node=int(point["min_instances_per_node"]),
+            subsampling_rate=float(point["subsampling_rate"]),
+            loss_type=str(point["loss_type"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class XGBoostSpace:
+    """XGBoost: ``n_estimators`` rounds at most (early stopping picks how many), the rest
+    searched within inclusive bounds."""
+
+    n_estimators: int = 150
+    objectives: tuple[str, ...] = XGBOOST_OBJECTIVES
+    max_depth: IntRange = (3, 8)
+    learning_rate: FloatRange = (0.03, 0.2)
+    min_child_weight: FloatRange = (1.0, 10.0)
+    subsample: FloatRange = (0.6, 1.0)
+    colsample_bytree: FloatRange = (0.5, 1.0)
+
+    def hyperopt_space(self, prefix: str) -> dict[str, object]:
+        return {
+            "objective": _one_of(f"{prefix}.objective", self.objectives),
+            "max_depth": _integer(f"{prefix}.max_depth", self.max_depth),
+            "learning_rate": _real(f"{prefix}.learning_rate", self.learning_rate, log=True),
+            "min_child_weight": _real(f"{prefix}.min_child_weight", self.min_child_weight, log=True),
+            "subsample": _real(f"{prefix}.subsample", self.subsample),
+            "colsample_bytree": _real(f"{prefix}.colsample_bytree", self.colsample_bytree),
+        }
+
+    def params_from(self, point: Mapping[str, Any]) -> XGBoostParams:
+        return XGBoostParams(
+            objective=str(point["objective"]),
+            n_estimators=self.n_estimators,
+            max_depth=int(point["max_depth"]),
+            learning_rate=float(point["learning_rate"]),
+            min_child_weight=float(point["min_child_weight"]),
+            subsample=float(point["subsample"]),
+            colsample_bytree=float(point["colsample_bytree"]),
+        )
+
+
+FAMILY = "family"
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    """The conditional search: hyperopt first chooses a learner family among ``learners``, then
+    that family's parameters within its own bounds."""
+
+    learners: tuple[LearnerFamily, ...] = tuple(LearnerFamily)
+    random_forest: ForestSpace = ForestSpace()
+    gbt: GBTSpace = GBTSpace()
+    xgboost: XGBoostSpace = XGBoostSpace()
+
+    def family_space(self, family: LearnerFamily) -> ForestSpace | GBTSpace | XGBoostSpace:
+        spaces: dict[LearnerFamily, ForestSpace | GBTSpace | XGBoostSpace] = {
+            LearnerFamily.RANDOM_FOREST: self.random_forest,
+            LearnerFamily.GBT: self.gbt,
+            LearnerFamily.XGBOOST: self.xgboost,
+        }
+        return spaces[family]
+
+    def hyperopt_space(self) -> object:
+        from hyperopt import hp
+
+        if not self.learners:
+            raise ValueError("learners: no learner family to search")
+        return hp.choice(
+            "learner",
+            [
+                {FAMILY: family.value, **self.family_space(family).hyperopt_space(prefix=family.value)}
+                for family in self.learners
+            ],
+        )
+
+    def params_from(self, point: Mapping[str, Any]) -> LearnerParams:
+        """The parameters of a point hyperopt drew (it draws integers as floats)."""
+        return self.family_space(LearnerFamily(point[FAMILY])).params_from(point)
+
     def as_params(self) -> dict[str, str]:
-        return {f"space_{field.name}": str(getattr(self, field.name)) for field in dataclasses.fields(self)}
-
-
-def forest_params_from(point: Mapping[str, Any]) -> ForestParams:
-    """The forest parameters of a point hyperopt drew (it draws integers as floats)."""
-    return ForestParams(
-        num_trees=int(point["num_trees"]),
-        max_depth=int(point["max_depth"]),
-        min_instances_per_node=int(point["min_instances_per_node"]),
-        feature_subset_strategy=str(point["feature_subset_strategy"]),
-        max_bins=int(point["max_bins"]),
-    )
+        return {
+            "space_learners": ",".join(self.learners),
+            **{
+                f"space_{family.value}_{field.name}": str(getattr(self.family_space(family), field.name))
+                for family in self.learners
+                for field in dataclasses.fields(self.family_space(family))
+            },
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +338,9 @@ class TrainingSettings:
     # Cap training prices at this quantile of the training rows (None: no cap). Evaluation
     # always uses every test row at its real price.
     price_cap_quantile: float | None = None
+    # The share of the training rows a learner that stops early holds back to watch; never the
+    # validation rows, which choose among the trials.
+    early_stopping_fraction: float = 0.15
 
     def as_params(self) -> dict[str, str]:
         return {
@@ -191,6 +348,7 @@ class TrainingSettings:
             "seed": str(self.seed),
             "target_transform": self.target_transform.value,
             "price_cap_quantile": str(self.price_cap_quantile),
+            "early_stopping_fraction": str(self.early_stopping_fraction),
             **self.space.as_params(),
         }
 
@@ -198,7 +356,7 @@ class TrainingSettings:
 @dataclasses.dataclass(frozen=True)
 class TrialResult:
     number: int
-    params: ForestParams
+    params: LearnerParams  # with the rounds early stopping kept, for the learners that stop early
     train: Metrics
     validation: Metrics
     run_id: str
@@ -211,12 +369,32 @@ def price_cap_for(rows: DataFrame, quantile: float | None) -> float | None:
 
 
 def fit_price_model(
-    rows: DataFrame, params: ForestParams, settings: TrainingSettings, price_cap: float | None = None
+    rows: DataFrame,
+    params: LearnerParams,
+    settings: TrainingSettings,
+    price_cap: float | None = None,
+    early_stopping: bool = False,
 ) -> PipelineModel:
-    """Fit the pipeline on ``rows``; ``params.max_bins`` must cover their categories
-    (see :meth:`ForestParams.with_max_bins_at_least`)."""
+    """Fit the pipeline on ``rows``; Spark's trees need ``max_bins`` to cover their categories
+    (see :meth:`ForestParams.with_max_bins_at_least`). ``early_stopping`` (for a learner that
+    has it): hold back :func:`early_stopping_slice` of ``rows`` to decide when to stop."""
     labelled = rows.withColumn(LABEL, label_column(settings.target_transform, price_cap))
-    return build_price_pipeline(params, settings.target_transform, settings.seed).fit(labelled)
+    column = None
+    if early_stopping and params.early_stopping:
+        column = EARLY_STOPPING_COLUMN
+        labelled = labelled.withColumn(
+            column, early_stopping_slice(settings.seed, settings.early_stopping_fraction)
+        )
+    return build_price_pipeline(params, settings.target_transform, settings.seed, column).fit(labelled)
+
+
+def early_stopping_slice(seed: int, fraction: float) -> Column:
+    """True for about ``fraction`` of the rows, by listing id: the rows a boosted learner
+    watches to stop. Salted apart from the split's hash, which put every one of these rows in
+    train in the first place."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"early_stopping_fraction must be between 0 and 1 (exclusive), got {fraction}")
+    return split_bucket(seed + _EARLY_STOPPING_SALT) < F.lit(fraction)
 
 
 def tune_price_model(
@@ -238,13 +416,16 @@ def tune_price_model(
     results: list[TrialResult] = []
 
     def objective(point: dict[str, Any]) -> dict[str, object]:
-        params = forest_params_from(point).with_max_bins_at_least(categories)
+        params = settings.space.params_from(point).with_max_bins_at_least(categories)
         number = len(results) + 1
         with mlflow.start_run(run_name=f"trial-{number:02d}", nested=True) as run:
-            model = fit_price_model(train, params, settings, price_cap)
+            model = fit_price_model(train, params, settings, price_cap, early_stopping=True)
+            rounds = fitted_rounds(model)
+            if rounds is not None:
+                params = params.with_rounds(rounds)
             train_metrics = regression_metrics(model.transform(train))
             validation_metrics = regression_metrics(model.transform(validation))
-            mlflow.log_params({**params.spark_params(), "trial": number})
+            mlflow.log_params({LEARNER: params.family.value, **params.spark_params(), "trial": number})
             mlflow.log_metrics(
                 {**train_metrics.prefixed("train"), **validation_metrics.prefixed("validation")}
             )
@@ -280,7 +461,8 @@ class TrainedPriceModel:
     """The final model (refit on train + validation with the best parameters) and its record."""
 
     model: PipelineModel
-    params: ForestParams  # the best trial's, maxBins raised if train + validation has more categories
+    # The best trial's, with the rounds it kept; maxBins raised if train + validation has more categories.
+    params: LearnerParams
     settings: TrainingSettings
     trials: list[TrialResult]
     best: TrialResult
@@ -329,15 +511,15 @@ def feature_importance_table(model: PipelineModel) -> pd.DataFrame:
     return pd.DataFrame(feature_importances(model), columns=["feature", "importance"])
 
 
-def feature_importance_figure(table: pd.DataFrame) -> Figure:
+def feature_importance_figure(table: pd.DataFrame, learner: str) -> Figure:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 7))
     axes = figure.subplots()
     ordered = table.sort_values("importance")
     axes.barh(ordered["feature"], ordered["importance"])
-    axes.set_xlabel("importance (mean decrease in impurity)")
-    axes.set_title("Random forest feature importance")
+    axes.set_xlabel("importance (share of the total)")
+    axes.set_title(f"Feature importance ({learner})")
     figure.tight_layout()
     return figure
 
@@ -403,6 +585,7 @@ def log_trained_model(
     mlflow.log_params(
         {
             **trained.settings.as_params(),
+            LEARNER: trained.params.family.value,
             **{f"best_{name}": value for name, value in trained.params.spark_params().items()},
             "best_trial": trained.best.number,
             "price_cap": trained.price_cap,
@@ -424,7 +607,9 @@ def log_trained_model(
     )
     importance = feature_importance_table(trained.model)
     mlflow.log_text(importance.to_csv(index=False), "feature_importance.csv")
-    mlflow.log_figure(feature_importance_figure(importance), "feature_importance.png")
+    mlflow.log_figure(
+        feature_importance_figure(importance, trained.params.family.value), "feature_importance.png"
+    )
     predictions = scored_rows(trained.model, test)
     mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
     mlflow.log_figure(predicted_vs_actual_figure(predictions), "predicted_vs_actual.png")
@@ -449,6 +634,7 @@ def trials_table(trials: Sequence[TrialResult]) -> pd.DataFrame:
             {
                 "trial": trial.number,
                 "run_id": trial.run_id,
+                LEARNER: trial.params.family.value,
                 **trial.params.spark_params(),
                 **trial.train.prefixed("train"),
                 **trial.validation.prefixed("validation"),

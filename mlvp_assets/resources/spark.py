@@ -156,6 +156,11 @@ def build_spark_session(spark_config: dict[str, Any], ship_python_env: bool = Fa
     return spark
 
 
+def is_spark_connect(spark: SparkSession) -> bool:
+    """True for a Spark Connect client session, which has no JVM and no ``SparkContext`` here."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def with_shipped_python_env(spark_config: dict[str, Any]) -> dict[str, Any]:
     """``spark_config`` with the packed executor environment added to ``spark.archives``, and
     ``PYSPARK_PYTHON`` pointed at it, as Spark's Python package management documents: executors

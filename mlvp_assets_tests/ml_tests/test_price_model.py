@@ -29,9 +29,18 @@ from mlvp_assets.schema import LISTING_ID
 from mlvp_assets_tests.ml_tests.conftest import ml_resources, write_simulated_gold
 
 MODEL_NAME = airbnb_price_name("test")
-GOOD = {"max_evals": 2, "num_trees_min": 10, "num_trees_max": 15, "max_depth_min": 5, "max_depth_max": 6}
+# The forest alone, whose parameters these tests read; test_learner_families.py covers the others.
+GOOD = {
+    "max_evals": 2,
+    "learners": ["random_forest"],
+    "num_trees_min": 10,
+    "num_trees_max": 15,
+    "max_depth_min": 5,
+    "max_depth_max": 6,
+}
 WEAK = {
     "max_evals": 1,
+    "learners": ["random_forest"],
     "num_trees_min": 1,
     "num_trees_max": 1,
     "max_depth_min": 1,
@@ -110,7 +119,14 @@ def test_parent_run_records_metrics_parameters_artifacts_and_the_model(trained, 
     assert good_run.info.status == "FINISHED"
     for metric in ("test_mae", "test_rmse", "test_r2", "baseline_test_mae", "model_logging_seconds"):
         assert metric in good_run.data.metrics
-    for param in ("best_numTrees", "best_maxDepth", "max_evals", "target_transform", "training_set_version"):
+    for param in (
+        "learner",
+        "best_numTrees",
+        "best_maxDepth",
+        "max_evals",
+        "target_transform",
+        "training_set_version",
+    ):
         assert param in good_run.data.params
     artifacts = {artifact.path for artifact in trained.client.list_artifacts(good_run.info.run_id)}
     assert {

@@ -11,17 +11,27 @@ from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.sql import functions as F
 
 from mlvp_assets.ml.evaluation import regression_metrics
-from mlvp_assets.ml.features import FEATURE_COLUMNS, ForestParams
+from mlvp_assets.ml.features import (
+    FEATURE_COLUMNS,
+    GBT_MIN_INSTANCES_PER_NODE,
+    ForestParams,
+    GBTParams,
+    LearnerFamily,
+    XGBoostParams,
+)
 from mlvp_assets.ml.training import (
     SPLIT_COLUMN,
     TEST,
     TRAIN,
     TRAINING_SET_COLUMNS,
     VALIDATION,
+    ForestSpace,
+    GBTSpace,
     SearchSpace,
+    XGBoostSpace,
     assign_splits,
     build_training_set,
-    forest_params_from,
+    early_stopping_slice,
     latest_listings,
 )
 
@@ -116,22 +126,66 @@ def test_metrics_of_no_rows_fail_instead_of_reporting_nonsense(spark):
         regression_metrics(spark.createDataFrame([], "price double, prediction double"))
 
 
-def test_search_space_draws_forest_params_within_bounds():
-    space = SearchSpace(num_trees=(5, 9), max_depth=(4, 4), min_instances_per_node=(1, 3), max_bins=(40, 48))
+def test_the_search_chooses_a_family_then_draws_that_familys_params_within_its_bounds():
+    space = SearchSpace(
+        random_forest=ForestSpace(
+            num_trees=(5, 9), max_depth=(4, 4), min_instances_per_node=(1, 3), max_bins=(40, 48)
+        ),
+        gbt=GBTSpace(max_iter=25, max_depth=(2, 3), step_size=(0.1, 0.2), loss_types=("absolute",)),
+        xgboost=XGBoostSpace(n_estimators=70, objectives=("reg:absoluteerror",), learning_rate=(0.05, 0.1)),
+    )
+    drawn: dict[type, list] = {}
+    for seed in range(60):
+        params = space.params_from(sample(space.hyperopt_space(), rng=np.random.default_rng(seed)))
+        drawn.setdefault(type(params), []).append(params)
 
-    for seed in range(20):
-        params = forest_params_from(sample(space.hyperopt_space(), rng=np.random.default_rng(seed)))
-        assert isinstance(params, ForestParams)
-        assert 5 <= params.num_trees <= 9
-        assert params.max_depth == 4
-        assert 1 <= params.min_instances_per_node <= 3
-        assert 40 <= params.max_bins <= 48
-        assert params.feature_subset_strategy in space.feature_subset_strategies
+    assert set(drawn) == {ForestParams, GBTParams, XGBoostParams}
+    for forest in drawn[ForestParams]:
+        assert 5 <= forest.num_trees <= 9 and forest.max_depth == 4 and 40 <= forest.max_bins <= 48
+        assert 1 <= forest.min_instances_per_node <= 3
+        assert forest.feature_subset_strategy in space.random_forest.feature_subset_strategies
+    for gbt in drawn[GBTParams]:
+        assert gbt.max_iter == 25 and 2 <= gbt.max_depth <= 3 and 0.1 <= gbt.step_size <= 0.2
+        assert gbt.loss_type == "absolute" and gbt.min_instances_per_node >= GBT_MIN_INSTANCES_PER_NODE
+    for xgboost in drawn[XGBoostParams]:
+        assert xgboost.n_estimators == 70 and xgboost.objective == "reg:absoluteerror"
+        assert 0.05 <= xgboost.learning_rate <= 0.1 and 3 <= xgboost.max_depth <= 8
 
 
-def test_inverted_search_bounds_are_refused():
-    with pytest.raises(ValueError, match="max_depth"):
-        SearchSpace(max_depth=(9, 3)).hyperopt_space()
+def test_a_search_over_one_family_draws_only_that_family():
+    space = SearchSpace(learners=(LearnerFamily.XGBOOST,))
+
+    for seed in range(10):
+        assert isinstance(
+            space.params_from(sample(space.hyperopt_space(), rng=np.random.default_rng(seed))), XGBoostParams
+        )
+
+
+def test_inverted_search_bounds_and_an_empty_search_are_refused():
+    with pytest.raises(ValueError, match="random_forest.max_depth"):
+        SearchSpace(random_forest=ForestSpace(max_depth=(9, 3))).hyperopt_space()
+    with pytest.raises(ValueError, match="xgboost.learning_rate"):
+        SearchSpace(xgboost=XGBoostSpace(learning_rate=(0.3, 0.1))).hyperopt_space()
+    with pytest.raises(ValueError, match="no learner family"):
+        SearchSpace(learners=()).hyperopt_space()
+
+
+def test_gbt_refuses_leaves_smaller_than_five_listings_and_unknown_losses():
+    with pytest.raises(ValueError, match="at least 5"):
+        GBTParams(min_instances_per_node=2)
+    with pytest.raises(ValueError, match="loss_type"):
+        GBTParams(loss_type="huber")
+    with pytest.raises(ValueError, match="objective"):
+        XGBoostParams(objective="reg:squarederror")
+
+
+def test_the_early_stopping_slice_is_the_configured_share_of_the_training_rows(spark):
+    rows = _listings(spark, 4000).withColumn("held_back", early_stopping_slice(seed=42, fraction=0.15))
+    held_back = rows.where("held_back").count() / 4000
+
+    assert 0.13 <= held_back <= 0.17
+    with pytest.raises(ValueError, match="early_stopping_fraction"):
+        early_stopping_slice(seed=42, fraction=0.0)
 
 
 def test_training_set_takes_the_latest_row_within_the_date_window(spark):

@@ -52,7 +52,13 @@ from mlvp_assets.delta_tables import read_partition, replace_partition  # noqa: 
 from mlvp_assets.gold.rules import GOLD_RULES  # noqa: E402
 from mlvp_assets.gold.transform import enrich_listings  # noqa: E402
 from mlvp_assets.monitoring.assets import DashboardConfig, DriftConfig  # noqa: E402
-from mlvp_assets.monitoring.daily import now, write_dashboard, write_data_drift, write_model_drift  # noqa: E402
+from mlvp_assets.monitoring.daily import (  # noqa: E402
+    champion_importances,
+    now,
+    write_dashboard,
+    write_data_drift,
+    write_model_drift,
+)
 from mlvp_assets.monitoring.scoring import Champion, load_champion, score_day  # noqa: E402
 from mlvp_assets.names import (  # noqa: E402
     BRONZE_TABLE,
@@ -170,7 +176,11 @@ def predictions(day: Day) -> None:
 
 def data_drift_report(day: Day) -> None:
     config = day.drift
-    write_data_drift(day.spark, day.storage, day.day, config.sample_cap, config.seed, config.drift_share)
+    importances = champion_importances(day.registry.client(), day.registry.model_name)
+    write_data_drift(
+        day.spark, day.storage, day.day, config.sample_cap, config.seed, config.drift_share, importances,
+        config.top_features,
+    )  # fmt: skip
 
 
 def model_drift_report(day: Day) -> None:

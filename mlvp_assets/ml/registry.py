@@ -12,7 +12,10 @@ Aliases, not stages: MLflow 3 deprecates stages. ``models:/<name>@champion`` is 
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlvp_assets.ml.evaluation import Metrics
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# The table of (feature, importance) that ml/training.py's log_trained_model logs in every training run.
+FEATURE_IMPORTANCE_ARTIFACT = "feature_importance.csv"
 
 
 def alias_uri(name: str, alias: str) -> str:
@@ -40,6 +45,22 @@ def load_version(client: MlflowClient, name: str, version: str | int) -> Pipelin
     """Version ``version`` of ``name``, loaded from where the registry says its files are (on a
     classic session or over Spark Connect: :func:`mlvp_assets.ml.spark_model.load_spark_model`)."""
     return load_spark_model(client.get_model_version_download_uri(name, str(version)), client.tracking_uri)
+
+
+def logged_feature_importances(client: MlflowClient, run_id: str) -> tuple[tuple[str, float], ...]:
+    """(feature, importance) as the training run ``run_id`` logged them in
+    :data:`FEATURE_IMPORTANCE_ARTIFACT` (columns ``feature,importance``); fails naming the run when it
+    logged none."""
+    logged = {artifact.path for artifact in client.list_artifacts(run_id)}
+    if FEATURE_IMPORTANCE_ARTIFACT not in logged:
+        raise FileNotFoundError(
+            f"the training run {run_id} at {client.tracking_uri} logged no {FEATURE_IMPORTANCE_ARTIFACT} "
+            f"(its artifacts: {sorted(logged)})"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(run_id, FEATURE_IMPORTANCE_ARTIFACT, dst_path=folder)
+        with Path(path).open(newline="") as table:
+            return tuple((row["feature"], float(row["importance"])) for row in csv.DictReader(table))
 
 
 def register_challenger(

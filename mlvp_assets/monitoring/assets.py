@@ -21,6 +21,7 @@ from mlvp_assets.monitoring.checks import (
     unseen_share_check,
 )
 from mlvp_assets.monitoring.daily import (
+    champion_importances,
     dashboard_url,
     now,
     page_url,
@@ -156,10 +157,12 @@ class SampleConfig(dg.Config):
 
 class DriftConfig(SampleConfig):
     """``drift_share``: the share of drifted feature columns at which the day counts as drifted;
-    ``error_tolerance``: how much higher than the test error at training time the day's MAE or
-    RMSE may be before model drift is flagged."""
+    ``top_features``: the day also counts as drifted when one of the champion's this many most
+    important features drifts (0: the share rule alone); ``error_tolerance``: how much higher than
+    the test error at training time the day's MAE or RMSE may be before model drift is flagged."""
 
     drift_share: float = 0.25
+    top_features: int = 5
     error_tolerance: float = 0.25
 
 
@@ -168,17 +171,21 @@ class DriftConfig(SampleConfig):
     description=(
         "Evidently DataDriftPreset of the day's gold features against the training set: HTML report under "
         "reports/data_drift/<date>.html and a row in the data_drift_log Delta table (per column: test, "
-        "score, verdict)."
+        "score, verdict; the champion's most important features and which of them drifted). The day "
+        "drifts when drift_share of the columns drifted or one of the champion's top_features did."
     ),
     group_name=MONITORING_GROUP,
-    kinds={"evidently", "spark", "delta"},
-    deps=[GOLD_TABLE, TRAINING_SET_TABLE],
+    kinds={"evidently", "spark", "delta", "mlflow"},
+    deps=[GOLD_TABLE, TRAINING_SET_TABLE, PRICE_MODEL],
     partitions_def=daily_partitions,
     check_specs=[
         dg.AssetCheckSpec(
             DATA_DRIFT_CHECK,
             asset=DATA_DRIFT_REPORT,
-            description="The share of drifted feature columns stays below drift_share.",
+            description=(
+                "The share of drifted feature columns stays below drift_share, and none of the "
+                "champion's top_features most important features drifted."
+            ),
             partitions_def=daily_partitions,
         )
     ],
@@ -188,10 +195,23 @@ def data_drift_report(
     config: DriftConfig,
     spark: DeltaSparkResource,
     storage: StorageResource,
+    model_registry: ModelRegistryResource,
 ):
     day = partition_day(context)
+    importances = champion_importances(model_registry.client(), model_registry.model_name)
+    if importances is None:
+        context.log.warning(
+            f"{model_registry.model_name} has no champion: the data-drift verdict uses the share rule alone"
+        )
     written = write_data_drift(
-        spark.spark_session, storage, day, config.sample_cap, config.seed, config.drift_share
+        spark.spark_session,
+        storage,
+        day,
+        config.sample_cap,
+        config.seed,
+        config.drift_share,
+        importances,
+        config.top_features,
     )
     links = _link(written.report)
     yield dg.MaterializeResult(

@@ -66,30 +66,47 @@ def unseen_share_check(
 
 def data_drift_figures(drift: DataDrift) -> Metadata:
     """The figures recorded on the report's materialization (the drift sensor reads ``dataset_drift``)."""
-    return {
+    figures: Metadata = {
         "dataset_drift": drift.dataset_drift,
+        "share_drift": drift.share_drift,
+        "important_drift": drift.important_drift,
         "drifted_share": dg.MetadataValue.float(round(drift.drifted_share, 4)),
         "drift_share": drift.drift_share,
         "drifted_columns": list(drift.drifted_columns),
+        "top_features": drift.top_features,
+        "drifted_important_features": list(drift.drifted_important_features),
         "reference_rows": drift.reference_rows,
         "current_rows": drift.current_rows,
     }
+    if drift.importance_model_version is not None:
+        figures["importance_model_version"] = drift.importance_model_version
+    return figures
 
 
 def data_drift_check(drift: DataDrift, links: Mapping[str, dg.MetadataValue]) -> dg.AssetCheckResult:
-    """WARN when the share of drifted feature columns reaches the configured share."""
+    """WARN when the share of drifted feature columns reaches the configured share, or when one of
+    the champion's most important features drifted; says which, and lists those features with
+    their importance and verdict."""
     drifted = ", ".join(drift.drifted_columns) or "none"
     return dg.AssetCheckResult(
         check_name=DATA_DRIFT_CHECK,
         passed=not drift.dataset_drift,
         severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            f"{len(drift.drifted_columns)} of {len(drift.columns)} feature columns drifted "
-            f"({drift.drifted_share:.0%}, threshold {drift.drift_share:.0%}): {drifted}"
-        ),
+        description=f"{drift.reason}. Drifted columns: {drifted}",
         metadata={
             **data_drift_figures(drift),
             **links,
+            "important_features": dg.MetadataValue.json(
+                [
+                    {
+                        "rank": feature.rank,
+                        "feature": feature.feature,
+                        "importance": round(feature.importance, 4),
+                        "drifted": feature.drifted,
+                    }
+                    for feature in drift.important_features
+                ]
+            ),
             "column_scores": dg.MetadataValue.json(
                 {column.column: {"test": column.test, "score": column.score} for column in drift.columns}
             ),

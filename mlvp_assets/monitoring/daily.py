@@ -26,6 +26,7 @@ from mlvp_assets.delta_tables import (
 )
 from mlvp_assets.files import is_local_path, local_path, write_text
 from mlvp_assets.ml.features import FEATURE_COLUMNS, PREDICTION, TARGET
+from mlvp_assets.ml.registry import logged_feature_importances
 from mlvp_assets.monitoring.dashboard import (
     DashboardData,
     DashboardTables,
@@ -33,6 +34,7 @@ from mlvp_assets.monitoring.dashboard import (
     render_dashboard,
 )
 from mlvp_assets.monitoring.drift import (
+    ChampionImportances,
     DataDrift,
     DataDriftLogRow,
     ModelDrift,
@@ -44,7 +46,7 @@ from mlvp_assets.monitoring.drift import (
     model_drift,
     sample_to_pandas,
 )
-from mlvp_assets.monitoring.scoring import Champion, load_registered_version
+from mlvp_assets.monitoring.scoring import Champion, champion_version, load_registered_version
 from mlvp_assets.names import (
     DATA_DRIFT_LOG,
     DATA_QUALITY_LOG,
@@ -98,6 +100,16 @@ class DataDriftDay:
     log_path: str
 
 
+def champion_importances(client: MlflowClient, name: str) -> ChampionImportances | None:
+    """The feature importances the champion's training run logged; None when ``name`` has no
+    champion yet (the data-drift verdict then rests on the share rule alone)."""
+    try:
+        version, run_id = champion_version(client, name)
+    except LookupError:
+        return None
+    return ChampionImportances(name, int(version), logged_feature_importances(client, run_id))
+
+
 def write_data_drift(
     spark: SparkSession,
     storage: StorageResource,
@@ -105,9 +117,11 @@ def write_data_drift(
     sample_cap: int,
     seed: int,
     drift_share: float,
+    importances: ChampionImportances | None,
+    top_features: int,
 ) -> DataDriftDay:
     """The day's gold features against the training set: the report, and the day's row of
-    ``data_drift_log``."""
+    ``data_drift_log`` (the verdict watches the ``top_features`` most important of ``importances``)."""
     columns = list(FEATURE_COLUMNS)
     current = sample_to_pandas(
         read_partition(spark, storage.table_path(GOLD_TABLE), day), columns, sample_cap, seed
@@ -115,12 +129,13 @@ def write_data_drift(
     if current.empty:
         raise ValueError(f"gold_listings has no rows for {day}: nothing to compare with the training set")
     reference = sample_to_pandas(training_reference(spark, storage), columns, sample_cap, seed)
-    snapshot, drift = data_drift(reference, current, drift_share)
+    snapshot, drift = data_drift(reference, current, drift_share, importances, top_features)
     report = report_path(storage, "data_drift", day)
     write_text(report, snapshot.get_html_str(as_iframe=False))
     log_path = storage.table_path(DATA_DRIFT_LOG)
     row = DataDriftLogRow(**fields_of(drift), landing_date=day, report_path=report, evaluated_at=now())
-    replace_partition(dataclass_frame(spark, [row], DataDriftLogRow), log_path, day)
+    # The log gained the importance rule's columns: an older table takes them on (older rows: null).
+    replace_partition(dataclass_frame(spark, [row], DataDriftLogRow), log_path, day, merge_schema=True)
     return DataDriftDay(drift, report, log_path)
 
 

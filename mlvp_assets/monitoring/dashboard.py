@@ -30,6 +30,9 @@ DAY = PARTITION_COLUMN
 LANDING_COLUMNS = [DAY, "status", "files", "rows", "layouts", "missing_columns", "new_columns"]
 LANDING_HISTORY_DAYS = 7
 DATA_DRIFT_COLUMNS = field_names(DataDriftLogRow, DAY, "dataset_drift", "drifted_share")
+# The importance rule's part of the chosen day's data_drift_log row (rows written before it: none).
+DATA_DRIFT_VERDICT = field_names(DataDriftLogRow, "reason", "important_features")
+IMPORTANT_FEATURE_COLUMNS = ["rank", "feature", "importance", "drifted"]
 # The day's error figures and the scoring model's test figures at training: pairs the error
 # chart draws, (day column, training column, what).
 ERROR_PAIRS = (
@@ -70,6 +73,12 @@ class DashboardData:
     # day, status, files, rows, layouts, missing_columns, new_columns: the ingestion log per day
     # and decision (empty on pages built before the log recorded layouts).
     landing: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=LANDING_COLUMNS))
+    # The chosen day's data-drift verdict (which rule flagged it) and the champion's most important
+    # features it watched: rank, feature, importance, drifted (empty before the log recorded them).
+    data_drift_reason: str = ""
+    important_features: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=IMPORTANT_FEATURE_COLUMNS)
+    )
 
     @property
     def model_version(self) -> str:
@@ -143,6 +152,7 @@ def collect_dashboard_data(
         if model_drift_log is None
         else model_drift_log.select(*_columns_or_null(model_drift_log, MODEL_ERROR_COLUMNS)).orderBy(DAY)
     )
+    reason, important = _data_drift_verdict(data_drift_log, day)
     landing = None
     if ingestion_log is not None and "missing_columns" in ingestion_log.columns:
         landing = (
@@ -173,7 +183,24 @@ def collect_dashboard_data(
         data_drift=_pandas(drift_columns, [*DATA_DRIFT_COLUMNS, "column", "drifted"]),
         model_drift=_pandas(error, MODEL_ERROR_COLUMNS),
         landing=_pandas(landing, LANDING_COLUMNS),
+        data_drift_reason=reason,
+        important_features=important,
     )
+
+
+def _data_drift_verdict(log: DataFrame | None, day: dt.date) -> tuple[str, pd.DataFrame]:
+    """The reason of ``day``'s data-drift verdict and the champion's top features it watched, from
+    ``data_drift_log``; nothing when the day has no row or its row predates the importance rule."""
+    empty = pd.DataFrame(columns=IMPORTANT_FEATURE_COLUMNS)
+    if log is None or not set(DATA_DRIFT_VERDICT) <= set(log.columns):
+        return "", empty
+    row = log.where(F.col(DAY) == F.lit(day)).select(*DATA_DRIFT_VERDICT).first()
+    if row is None or row["reason"] is None:
+        return "", empty
+    features = pd.DataFrame(
+        [feature.asDict() for feature in row["important_features"] or []], columns=IMPORTANT_FEATURE_COLUMNS
+    )
+    return row["reason"], features
 
 
 def _columns_or_null(log: DataFrame, columns: list[str]) -> list[Column]:
@@ -395,6 +422,30 @@ def _cards(data: DashboardData) -> dict[str, str]:
     }
 
 
+def data_drift_summary(data: DashboardData) -> str:
+    """HTML of the chosen day's data-drift verdict: which rule flagged the day (or why neither
+    did), and the champion's most important features with their importance and verdict."""
+    if not data.data_drift_reason:
+        return "<p>No data-drift verdict with the champion's features for this day.</p>"
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(cell)}</td>"
+            for cell in (
+                str(int(feature["rank"])),
+                str(feature["feature"]),
+                f"{float(feature['importance']):.3f}",
+                "drifted" if bool(feature["drifted"]) else "stable",
+            )
+        )
+        + "</tr>"
+        for _, feature in data.important_features.iterrows()
+    )
+    head = "".join(f"<th>{name}</th>" for name in ("rank", "feature", "importance", f"on {data.day}"))
+    table = f'<table class="landing"><tr>{head}</tr>{rows}</table>' if rows else ""
+    return f'<p id="data-drift-reason">{html.escape(data.data_drift_reason)}.</p>{table}'
+
+
 def _written(landing: pd.DataFrame) -> pd.DataFrame:
     return landing[landing["status"].isin(Status.WRITTEN)]
 
@@ -468,6 +519,8 @@ def render_dashboard(data: DashboardData, links: dict[str, str] | None = None) -
 <section class="source"><h2>Landing files and the source</h2>
 <p id="source-change">On {data.day}: {html.escape(source_sentence)}.</p>
 {landing_table}</section>
+<section class="data-drift"><h2>Data drift and the champion's most important features</h2>
+{data_drift_summary(data)}</section>
 <div class="grid">{"".join(f"<section>{chart}</section>" for chart in charts)}</div>
 </body></html>
 """

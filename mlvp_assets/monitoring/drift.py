@@ -8,7 +8,11 @@ when the job is re-run.
 * Data drift: ``DataDriftPreset`` over the model's features, the day's gold against the training
   set. Evidently picks a test per column (K-S / chi-square p-values for up to 1,000 reference
   rows, Wasserstein / Jensen-Shannon distances above); each column's verdict is the status of
-  its drift test. The day drifts when the share of drifted columns reaches ``drift_share``.
+  its drift test. The day drifts when the share of drifted columns reaches ``drift_share`` (the
+  share rule), or when one of the champion's ``top_features`` most important features drifts (the
+  importance rule, by the importances its training run logged): a shift in the feature the model
+  leans on most moves its predictions, however few other columns moved. :meth:`DataDrift.measure`
+  decides, from the columns' verdicts and the importances (no Spark, no Evidently).
 * Model drift: the distribution of the day's predictions against the model's predictions on the
   training set (same model, so only a change in the inputs moves it), and the day's error
   against the model's test error at training time. Either flags model drift. The comparison the
@@ -187,22 +191,137 @@ def _run(
 
 
 @dataclasses.dataclass(frozen=True)
-class DataDrift:
-    """One day's data drift; with the day and its report, a row of ``data_drift_log``."""
+class ChampionImportances:
+    """The feature importances the champion's training run logged (``feature_importance.csv``)."""
 
-    dataset_drift: bool
+    model_name: str
+    model_version: int
+    importances: tuple[tuple[str, float], ...]  # (feature, importance), as logged
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportantFeature:
+    """One of the champion's most important features, and whether it drifted on the day."""
+
+    rank: int  # 1: the most important
+    feature: str
+    importance: float
+    drifted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class DataDrift:
+    """One day's data drift (built by :meth:`measure`); with the day and its report, a row of
+    ``data_drift_log``."""
+
+    dataset_drift: bool  # the share rule or the importance rule
     drift_share: float  # the share of drifted columns at which the dataset drifts
     drifted_share: float
     drifted_columns: tuple[str, ...]
     columns: tuple[ColumnDrift, ...]
     reference_rows: int
     current_rows: int
+    share_drift: bool  # drifted_share reached drift_share
+    important_drift: bool  # one of important_features drifted
+    top_features: int  # how many of the champion's most important features the importance rule watches
+    important_features: tuple[ImportantFeature, ...]  # those features, most important first
+    importance_model_version: int | None  # the champion version that ranked them; None: no champion
+    reason: str  # which rule flagged the day, or why neither did
+
+    @classmethod
+    def measure(
+        cls,
+        columns: Sequence[ColumnDrift],
+        drift_share: float,
+        importances: ChampionImportances | None,
+        top_features: int,
+        reference_rows: int,
+        current_rows: int,
+    ) -> DataDrift:
+        """The day's verdict from the columns' drift verdicts: the share rule OR the importance rule.
+
+        The importance rule watches the ``top_features`` features of highest importance (a
+        feature of importance 0 is one the model does not use, never among them); without
+        ``importances`` (no champion yet) only the share rule applies. Every feature the
+        importances name must be among ``columns``: a champion whose features the report does not
+        measure is a mistake to stop at, not a rule to skip.
+        """
+        if not 0 < drift_share <= 1:
+            raise ValueError(f"drift_share must be in (0, 1], got {drift_share}")
+        if top_features < 0:
+            raise ValueError(f"top_features must be >= 0, got {top_features}")
+        by_column = {column.column: column for column in columns}
+        drifted = tuple(column.column for column in columns if column.drifted)
+        drifted_share = len(drifted) / len(columns)
+        share_drift = drifted_share >= drift_share
+        ranked: list[tuple[str, float]] = []
+        if importances is not None:
+            unknown = sorted({feature for feature, _ in importances.importances} - set(by_column))
+            if unknown:
+                raise ValueError(
+                    f"{importances.model_name} version {importances.model_version} has importances for "
+                    f"features the drift report does not measure: {unknown}"
+                )
+            ranked = sorted(
+                ((feature, importance) for feature, importance in importances.importances if importance > 0),
+                key=lambda pair: pair[1],
+                reverse=True,
+            )
+        important = tuple(
+            ImportantFeature(rank, feature, importance, by_column[feature].drifted)
+            for rank, (feature, importance) in enumerate(ranked[:top_features], start=1)
+        )
+        important_drift = any(feature.drifted for feature in important)
+        share_reason = (
+            f"share rule {'flags' if share_drift else 'passes'}: {len(drifted)} of {len(columns)} "
+            f"feature columns drifted ({drifted_share:.0%}, threshold {drift_share:.0%})"
+        )
+        if importances is None:
+            importance_reason = "importance rule not applied: no champion to rank the features"
+        elif not important:
+            importance_reason = f"importance rule off: top_features is {top_features}"
+        else:
+            watched = (
+                f"the {len(important)} most important features of {importances.model_name} "
+                f"version {importances.model_version}"
+            )
+            moved = [feature.feature for feature in important if feature.drifted]
+            importance_reason = (
+                f"importance rule flags: {', '.join(moved)} drifted, among {watched}"
+                if moved
+                else f"importance rule passes: none of {watched} drifted "
+                f"({', '.join(feature.feature for feature in important)})"
+            )
+        return cls(
+            dataset_drift=share_drift or important_drift,
+            drift_share=drift_share,
+            drifted_share=drifted_share,
+            drifted_columns=drifted,
+            columns=tuple(columns),
+            reference_rows=reference_rows,
+            current_rows=current_rows,
+            share_drift=share_drift,
+            important_drift=important_drift,
+            top_features=top_features,
+            important_features=important,
+            importance_model_version=None if importances is None else importances.model_version,
+            reason=f"{share_reason}; {importance_reason}",
+        )
+
+    @property
+    def drifted_important_features(self) -> tuple[str, ...]:
+        return tuple(feature.feature for feature in self.important_features if feature.drifted)
 
 
 def data_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, drift_share: float
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    drift_share: float,
+    importances: ChampionImportances | None = None,
+    top_features: int = 0,
 ) -> tuple[DriftReport, DataDrift]:
-    """Evidently's DataDriftPreset over the model's features of ``current`` against ``reference``."""
+    """Evidently's DataDriftPreset over the model's features of ``current`` against ``reference``;
+    the verdict by :meth:`DataDrift.measure` (without ``importances``, the share rule alone)."""
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
@@ -219,15 +338,11 @@ def data_drift(
     missing = sorted(set(features) - set(columns))
     if missing:
         raise RuntimeError(f"Evidently reported no drift for columns {missing}")
-    ordered = tuple(columns[column] for column in features)
-    drifted = tuple(column.column for column in ordered if column.drifted)
-    drifted_share = len(drifted) / len(ordered)
-    return DriftReport(snapshot), DataDrift(
-        dataset_drift=drifted_share >= drift_share,
-        drift_share=drift_share,
-        drifted_share=drifted_share,
-        drifted_columns=drifted,
-        columns=ordered,
+    return DriftReport(snapshot), DataDrift.measure(
+        [columns[column] for column in features],
+        drift_share,
+        importances,
+        top_features,
         reference_rows=len(reference),
         current_rows=len(current),
     )

@@ -19,6 +19,7 @@ from mlvp_assets.monitoring.checks import (
     unseen_share_check,
 )
 from mlvp_assets.monitoring.drift import (
+    ChampionImportances,
     ColumnDrift,
     DataDrift,
     DataDriftLogRow,
@@ -51,20 +52,28 @@ def column(name: str, drifted: bool, score: float = 0.01) -> ColumnDrift:
     return ColumnDrift(column=name, test="K-S p_value", score=score, threshold=0.05, drifted=drifted)
 
 
+FEATURES = ("accommodates", "bedrooms", "latitude", "beds")
+
+
 def data_drift(drifted: tuple[str, ...]) -> DataDrift:
-    columns = tuple(
-        column(name, name in drifted) for name in ("accommodates", "bedrooms", "latitude", "beds")
-    )
-    share = len(drifted) / len(columns)
-    return DataDrift(
-        dataset_drift=share >= 0.5,
-        drift_share=0.5,
-        drifted_share=share,
-        drifted_columns=drifted,
-        columns=columns,
-        reference_rows=800,
-        current_rows=200,
-    )
+    """Four columns, half of them drifting flags the day by the share rule; no champion."""
+    columns = tuple(column(name, name in drifted) for name in FEATURES)
+    return DataDrift.measure(columns, 0.5, None, 5, reference_rows=800, current_rows=200)
+
+
+# Twenty-four feature columns, as the real report has, ranked by a champion's importances: the
+# first five are "important" (top_features = 5), the rest are not.
+MANY_FEATURES = tuple(f"feature_{index:02d}" for index in range(24))
+IMPORTANCES = ChampionImportances(
+    "test_airbnb_price", 3, tuple((name, 0.3 / (index + 1)) for index, name in enumerate(MANY_FEATURES))
+)
+
+
+def verdict(
+    drifted: set[str], importances: ChampionImportances | None = IMPORTANCES, top: int = 5
+) -> DataDrift:
+    columns = [column(name, name in drifted) for name in MANY_FEATURES]
+    return DataDrift.measure(columns, 0.25, importances, top, reference_rows=800, current_rows=200)
 
 
 def model_drift(day_mae: float, prediction_drifted: bool = False) -> ModelDrift:
@@ -120,13 +129,104 @@ def test_the_data_drift_check_names_the_drifted_columns_and_keeps_the_sensor_fla
     result = data_drift_check(drifted, LINKS)
 
     assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
-    assert result.description == "2 of 4 feature columns drifted (50%, threshold 50%): accommodates, latitude"
+    assert result.description == (
+        "share rule flags: 2 of 4 feature columns drifted (50%, threshold 50%); importance rule not "
+        "applied: no champion to rank the features. Drifted columns: accommodates, latitude"
+    )
     assert result.metadata["column_scores"].value["bedrooms"] == {"test": "K-S p_value", "score": 0.01}
     assert result.metadata["report"].value == "file:///tmp/report.html"
     assert data_drift_figures(drifted)["dataset_drift"] is True
     assert data_drift_figures(drifted)["drifted_columns"] == ["accommodates", "latitude"]
     assert data_drift_check(calm, LINKS).passed
-    assert data_drift_check(calm, LINKS).description.endswith(": none")
+    assert data_drift_check(calm, LINKS).description.endswith("Drifted columns: none")
+
+
+def test_one_important_feature_drifting_alone_flags_the_day_by_the_importance_rule():
+    important = MANY_FEATURES[4]  # the fifth most important: the last one watched
+
+    drift = verdict({important})
+
+    assert not drift.share_drift and drift.drifted_share < drift.drift_share  # 1 of 24
+    assert drift.important_drift and drift.dataset_drift
+    assert drift.drifted_important_features == (important,)
+    assert "importance rule flags: feature_04 drifted, among the 5 most important features" in drift.reason
+    assert "share rule passes: 1 of 24 feature columns drifted (4%, threshold 25%)" in drift.reason
+
+
+def test_one_unimportant_feature_drifting_alone_does_not_flag_the_day():
+    unimportant = MANY_FEATURES[5]  # the sixth: just outside the top five
+
+    drift = verdict({unimportant})
+
+    assert drift.drifted_columns == (unimportant,)
+    assert not drift.share_drift and not drift.important_drift and not drift.dataset_drift
+    assert "importance rule passes: none of the 5 most important features" in drift.reason
+    assert verdict({unimportant}, top=6).dataset_drift  # the same day, watching one feature more
+
+
+def test_the_share_rule_alone_still_flags_the_day_and_the_reason_says_which_rule_did():
+    unimportant = set(MANY_FEATURES[-6:])  # 6 of 24 = 25%, none of them important
+
+    by_share, by_both = verdict(unimportant), verdict(unimportant | {MANY_FEATURES[0]})
+
+    assert by_share.dataset_drift and by_share.share_drift and not by_share.important_drift
+    assert (
+        by_share.reason.startswith("share rule flags: 6 of 24")
+        and "importance rule passes" in by_share.reason
+    )
+    assert by_both.share_drift and by_both.important_drift
+    assert "share rule flags" in by_both.reason and "importance rule flags: feature_00" in by_both.reason
+
+
+def test_features_are_ranked_by_importance_and_unused_ones_are_never_important():
+    # Logged in no particular order; feature_23 has importance 0 (the model never splits on it).
+    importances = ChampionImportances(
+        "m", 2, (("feature_03", 0.1), ("feature_23", 0.0), ("feature_07", 0.5), ("feature_01", 0.2))
+    )
+
+    drift = verdict({"feature_23"}, importances, top=5)
+
+    assert [(f.rank, f.feature) for f in drift.important_features] == [
+        (1, "feature_07"), (2, "feature_01"), (3, "feature_03")
+    ]  # fmt: skip
+    assert not drift.important_drift and drift.importance_model_version == 2
+    assert not verdict({"feature_07"}, importances, top=0).dataset_drift  # top_features 0: share rule only
+
+
+def test_without_a_champion_only_the_share_rule_decides():
+    drift = verdict({MANY_FEATURES[0]}, importances=None)
+
+    assert not drift.dataset_drift and drift.important_features == ()
+    assert drift.importance_model_version is None
+    assert "importance rule not applied: no champion" in drift.reason
+
+
+def test_importances_of_features_the_report_does_not_measure_fail():
+    stray = ChampionImportances("m", 1, (("feature_00", 0.5), ("neighbourhood_cleansed_Mission", 0.2)))
+
+    with pytest.raises(ValueError, match="does not measure: \\['neighbourhood_cleansed_Mission'\\]"):
+        verdict(set(), stray)
+    with pytest.raises(ValueError, match="top_features must be >= 0"):
+        verdict(set(), top=-1)
+
+
+def test_the_data_drift_check_names_the_top_features_with_their_importance_and_verdict():
+    result = data_drift_check(verdict({MANY_FEATURES[1]}), LINKS)
+
+    assert not result.passed
+    assert result.description.startswith("share rule passes: 1 of 24")
+    assert "importance rule flags: feature_01 drifted, among the 5 most important features of " \
+        "test_airbnb_price version 3" in result.description  # fmt: skip
+    important = result.metadata["important_features"].value
+    assert [(f["rank"], f["feature"], f["drifted"]) for f in important] == [
+        (1, "feature_00", False), (2, "feature_01", True), (3, "feature_02", False),
+        (4, "feature_03", False), (5, "feature_04", False),
+    ]  # fmt: skip
+    assert important[0]["importance"] == 0.3 and important[1]["importance"] == 0.15
+    figures = data_drift_figures(verdict({MANY_FEATURES[1]}))
+    assert figures["drifted_important_features"] == ["feature_01"] and figures["top_features"] == 5
+    assert figures["important_drift"] is True and figures["share_drift"] is False
+    assert figures["importance_model_version"] == 3
 
 
 def test_model_drift_is_flagged_by_error_beyond_tolerance_or_by_drifted_predictions():
@@ -172,6 +272,8 @@ def test_log_rows_are_the_figures_plus_the_day_and_carry_the_partition_column():
     assert "evaluated_at timestamp" in schema and "mae_ratio double" in schema
     struct = "struct<column:string, test:string, score:double, threshold:double, drifted:boolean>"
     assert f"columns array<{struct}>" in dataclass_schema(DataDriftLogRow)
+    important = "struct<rank:long, feature:string, importance:double, drifted:boolean>"
+    assert f"important_features array<{important}>" in dataclass_schema(DataDriftLogRow)
 
 
 def test_a_reader_naming_a_field_the_log_does_not_have_fails_at_once():

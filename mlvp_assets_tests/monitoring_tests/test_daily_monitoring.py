@@ -8,14 +8,19 @@ dashboard and reports in Chromium: the hostile values are stored as written and 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import re
 
 import pytest
 from pyspark.sql import functions as F
 
 from mlvp_assets.bronze.landing_csv import RESCUED_DATA
-from mlvp_assets.delta_tables import read_table
+from mlvp_assets.delta_tables import read_table, replace_partition
+from mlvp_assets.ml.features import NUMERIC_FEATURES
+from mlvp_assets.monitoring.daily import champion_importances, write_data_drift
+from mlvp_assets.monitoring.dashboard import DashboardTables, collect_dashboard_data
 from mlvp_assets.monitoring.scoring import UNSEEN_FEATURES
 from mlvp_assets.names import (
     BRONZE_TABLE,
@@ -23,8 +28,10 @@ from mlvp_assets.names import (
     GOLD_TABLE,
     MODEL_DRIFT_LOG,
     PREDICTIONS_TABLE,
+    TRAINING_SET_TABLE,
     UNSEEN_TABLE,
 )
+from mlvp_assets.resources.mlflow import model_registry_for
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import LISTING_ID, PARTITION_COLUMN
 from mlvp_assets.simulate import NEW_NEIGHBOURHOOD
@@ -145,6 +152,67 @@ def test_model_drift_log_shows_the_error_and_flags_shifted_prices_without_data_d
     assert shifted["day_mae"] > 1.25 * shifted["training_mae"]
     assert shifted["target_drifted"]
     assert days.checks(PRICE_SHIFTED_DAY)["no_data_drift"].passed
+
+
+def test_one_important_feature_shifted_alone_flags_the_day_and_an_unimportant_one_does_not(
+    spark, days, tmp_path
+):
+    """Day 1's gold with one feature shifted, against the training set, ranked by the importances
+    the history's champion logged; written to a data_drift_log of the old schema, which takes on
+    the new columns and still reads (with the dashboard) for its old row."""
+    registry = model_registry_for("test", str(days.root))
+    importances = champion_importances(registry.client(), registry.model_name)
+    assert importances is not None and importances.model_version == 1
+    ranked = [feature for feature, _ in sorted(importances.importances, key=lambda pair: -pair[1])]
+    top = 5
+    numeric = [feature for feature in ranked if feature in NUMERIC_FEATURES]
+    important, unimportant = numeric[0], numeric[-1]
+    assert ranked.index(important) < top <= ranked.index(unimportant), ranked
+
+    storage = StorageResource(root=str(tmp_path))
+    training = table(spark, days, TRAINING_SET_TABLE)
+    training.write.format("delta").save(storage.table_path(TRAINING_SET_TABLE))
+    gold = rows_of(table(spark, days, GOLD_TABLE), DAYS[0])
+    old_day, important_day, unimportant_day = (dt.date(2026, 2, day) for day in (1, 2, 3))
+    for day, feature in ((important_day, important), (unimportant_day, unimportant)):
+        spread = gold.agg(F.stddev(feature)).first()[0] or 0.0
+        shifted = gold.withColumn(
+            feature, (F.col(feature) + math.ceil(3 * spread) + 1).cast(gold.schema[feature].dataType)
+        ).withColumn(PARTITION_COLUMN, F.lit(day))
+        replace_partition(shifted, storage.table_path(GOLD_TABLE), day)
+    log_path = storage.table_path(DATA_DRIFT_LOG)
+    old_columns = [  # a row as the log was written before the importance rule
+        "dataset_drift", "drift_share", "drifted_share", "drifted_columns", "columns", "reference_rows",
+        "current_rows", PARTITION_COLUMN, "report_path", "evaluated_at",
+    ]  # fmt: skip
+    old_row = rows_of(table(spark, days, DATA_DRIFT_LOG), DAYS[0]).select(*old_columns)
+    replace_partition(old_row.withColumn(PARTITION_COLUMN, F.lit(old_day)), log_path, old_day)
+
+    flagged, calm = (
+        write_data_drift(spark, storage, day, 5000, 42, 0.25, importances, top).drift
+        for day in (important_day, unimportant_day)
+    )
+
+    assert flagged.drifted_columns == (important,), flagged.reason
+    assert flagged.dataset_drift and flagged.important_drift and not flagged.share_drift
+    assert flagged.drifted_important_features == (important,)
+    assert calm.drifted_columns == (unimportant,), calm.reason
+    assert not calm.dataset_drift and not calm.important_drift
+    assert [feature.feature for feature in calm.important_features] == [
+        feature for feature in ranked[:top] if dict(importances.importances)[feature] > 0
+    ]
+    log = {row[PARTITION_COLUMN]: row for row in read_table(spark, log_path).collect()}
+    assert log[old_day]["reason"] is None and log[old_day]["important_features"] is None
+    assert log[important_day]["dataset_drift"] and log[important_day]["reason"] == flagged.reason
+    assert [(f["feature"], f["drifted"]) for f in log[important_day]["important_features"]] == [
+        (f.feature, f.drifted) for f in flagged.important_features
+    ]
+    missing = storage.table_path("missing")
+    tables = DashboardTables(missing, missing, missing, data_drift=log_path, model_drift=missing)
+    page = collect_dashboard_data(spark, tables, important_day, 100, 42)
+    assert page.data_drift_reason == flagged.reason
+    assert page.important_features.query("drifted")["feature"].tolist() == [important]
+    assert collect_dashboard_data(spark, tables, old_day, 100, 42).data_drift_reason == ""
 
 
 def test_warn_checks_fire_on_the_drifted_days_only(days):

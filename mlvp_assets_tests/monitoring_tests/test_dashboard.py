@@ -71,6 +71,14 @@ def three_days() -> DashboardData:
              (DAYS[2], "ignored", 1, 0, [], [], [])],
             columns=["landing_date", "status", "files", "rows", "layouts", "missing_columns", "new_columns"],
         ),
+        data_drift_reason=(
+            "share rule flags: 2 of 3 feature columns drifted (67%, threshold 25%); importance rule flags: "
+            "accommodates drifted, among the 2 most important features of test_airbnb_price version 2"
+        ),
+        important_features=pd.DataFrame(
+            [(1, "accommodates", 0.41, True), (2, "latitude", 0.125, False)],
+            columns=["rank", "feature", "importance", "drifted"],
+        ),
     )  # fmt: skip
 
 
@@ -127,6 +135,19 @@ def test_the_page_says_what_changed_in_the_source_and_lists_the_landing_files():
     # A column name comes from a landing file's header: it is shown as text, never as markup.
     assert "the source newly delivers &lt;b&gt;host_response_rate&lt;/b&gt;" in page
     assert "<b>host_response_rate</b>" not in page
+
+
+def test_the_page_names_the_champion_s_top_features_and_which_drifted():
+    page = render_dashboard(three_days())
+
+    assert (
+        '<p id="data-drift-reason">share rule flags: 2 of 3 feature columns drifted (67%, threshold 25%); '
+        "importance rule flags: accommodates drifted, among the 2 most important features of "
+        "test_airbnb_price version 2.</p>" in page
+    )
+    assert "<tr><td>1</td><td>accommodates</td><td>0.410</td><td>drifted</td></tr>" in page
+    assert "<tr><td>2</td><td>latitude</td><td>0.125</td><td>stable</td></tr>" in page
+    assert "No data-drift verdict with the champion's features" in render_dashboard(empty_day())
 
 
 def test_every_chart_has_its_traces():

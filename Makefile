@@ -18,6 +18,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
+# The bench extra (LightGBM, bench/model_quality.py's reference learner) on top of install, from the
+# same constraints; only `make bench` needs it.
+$(VENV)/.installed-bench: $(VENV)/.installed pyproject.toml constraints.txt
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test,dev,bench]"
+	touch $@
+
 # The Dagster instance's settings from the repository (the run queue's limit on concurrent Spark
 # runs): deploy/dagster.yaml, copied into DAGSTER_HOME, which `make clean` deletes.
 instance:
@@ -59,7 +65,7 @@ mlflow-ui: install
 # Every script in bench/ (bench/bare_day.py is the limit bench/daily.py measures against, not a
 # benchmark of its own); daily.py runs its quick mode, `make bench DAILY_BENCH=--full` the full one.
 DAILY_BENCH ?=
-bench: install
+bench: $(VENV)/.installed-bench
 	for script in bench/*.py; do \
 		case "$$script" in bench/bare_day.py) continue ;; bench/daily.py) args="$(DAILY_BENCH)" ;; *) args="" ;; esac; \
 		$(BIN)/python "$$script" $$args || exit 1; \

@@ -7,6 +7,7 @@ The training assets are not partitioned: ``training_set`` snapshots every gold p
 """
 
 import datetime as dt
+import json
 from typing import Any
 
 import dagster as dg
@@ -29,6 +30,8 @@ from mlvp_assets.ml.registry import (
     version_uri,
 )
 from mlvp_assets.ml.training import (
+    LEARNER,
+    LEARNER_PARAMS,
     SPLIT_COLUMN,
     TEST,
     TRAIN,
@@ -249,9 +252,10 @@ def training_set(
 
 @dg.asset(
     description=(
-        "Random forest price model (Spark ML Pipeline) tuned with hyperopt TPE on the validation split, "
-        "refit on train + validation, logged to MLflow (one nested run per evaluation) and registered "
-        "as a new version with the 'challenger' alias. Metrics are on the price scale."
+        "Price model (Spark ML Pipeline): hyperopt TPE chooses the learner family (random forest, GBT, "
+        "XGBoost) and its parameters on the validation split; refit on train + validation, logged to "
+        "MLflow (one nested run per evaluation) and registered as a new "
+        "version with the 'challenger' alias. Metrics are on the price scale."
     ),
     name=PRICE_MODEL,
     group_name=ML_GROUP,
@@ -284,7 +288,14 @@ def price_model(
                 tags={"dagster_asset": context.asset_key.to_user_string(), "registered_model": name},
             )
             version = register_challenger(
-                model_registry.client(), info, name, tags={"training_set_version": str(training_set_version)}
+                model_registry.client(),
+                info,
+                name,
+                tags={
+                    "training_set_version": str(training_set_version),
+                    LEARNER: trained.params.family.value,
+                    LEARNER_PARAMS: json.dumps(trained.params.spark_params(), sort_keys=True),
+                },
             )
             crash_point(MODEL_REGISTERED)
     finally:
@@ -302,7 +313,8 @@ def price_model(
             "mlflow_run_id": run_id,
             "mlflow_experiment": name,
             "training_set_version": training_set_version,
-            "best_params": dg.MetadataValue.json(trained.params.spark_params()),
+            LEARNER: trained.params.family.value,
+            "best_params": dg.MetadataValue.json(dict(trained.params.spark_params())),
             "trials": len(trained.trials),
             **{key: dg.MetadataValue.float(value) for key, value in trained.test.prefixed("test").items()},
             "test_rows": trained.test.rows,

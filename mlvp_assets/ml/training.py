@@ -61,6 +61,7 @@ TRAIN, VALIDATION, TEST = "train", "validation", "test"
 TRAINING_SET_COLUMNS: tuple[str, ...] = (LISTING_ID, PARTITION_COLUMN, *FEATURE_COLUMNS, TARGET, SPLIT_COLUMN)
 MODEL_ARTIFACT_PATH = "model"
 LEARNER = "learner"  # the MLflow parameter (and model-version tag) naming the chosen family
+LEARNER_PARAMS = "learner_params"  # the model-version tag with its parameters (JSON)
 EARLY_STOPPING_COLUMN = "_early_stopping"
 _EARLY_STOPPING_SALT = 7919
 # Buckets of the split hash: fine enough that fractions are exact to 0.01 %.

@@ -16,7 +16,13 @@ from pyspark.sql import functions as F
 
 from mlvp_assets.crash_points import MODEL_REGISTERED, crash_point
 from mlvp_assets.delta_tables import read_table, single_row, table_exists, table_metadata, table_version
-from mlvp_assets.ml.checks import PromotionContext, decision_tags, no_challenger_result, promotion_result
+from mlvp_assets.ml.checks import (
+    PromotionContext,
+    decision_tags,
+    learner_of,
+    no_challenger_result,
+    promotion_result,
+)
 from mlvp_assets.ml.evaluation import median_price, metrics_on_common_rows
 from mlvp_assets.ml.features import LearnerFamily, TargetTransform, families_supported_by
 from mlvp_assets.ml.registry import (
@@ -317,6 +323,9 @@ def price_model(
             "best_params": dg.MetadataValue.json(dict(trained.params.spark_params())),
             "trials": len(trained.trials),
             **{key: dg.MetadataValue.float(value) for key, value in trained.test.prefixed("test").items()},
+            "test_figures": dg.MetadataValue.json(
+                {key: round(value, 4) for key, value in trained.test_evaluation.figures("test").items()}
+            ),
             "test_rows": trained.test.rows,
             "test_unscored_rows": trained.test_unscored_rows,
             "baseline_test_mae": dg.MetadataValue.float(trained.baseline_test.mae),
@@ -353,6 +362,11 @@ def challenger_beats_champion(
         training_set_version=training_set_version,
         tolerance=config.tolerance,
         baseline_margin=config.baseline_margin,
+        learners={
+            role: learner_of(client.get_model_version(name, version).tags)
+            for role, version in ((CHALLENGER, aliases[CHALLENGER]), (CHAMPION, aliases.get(CHAMPION)))
+            if version is not None
+        },
     )
     train, validation, test = split_frames(rows)
     models = {CHALLENGER: load_version(client, name, context.challenger_version)}

@@ -6,12 +6,14 @@ Spark, no MLflow), so each verdict and each number an operator reads is tested o
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import dagster as dg
 
 from mlvp_assets.ml.evaluation import PRICE_BAND_LIMIT, Comparison, Evaluation
 from mlvp_assets.ml.registry import CHALLENGER, PromotionDecision
+from mlvp_assets.ml.training import LEARNER, LEARNER_PARAMS
 
 BASELINE = "baseline"
 
@@ -26,6 +28,17 @@ class PromotionContext:
     training_set_version: int
     tolerance: float
     baseline_margin: float
+    # model role (challenger, champion) -> its learner and parameters, from its version's tags
+    learners: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
+
+
+def learner_of(version_tags: dict[str, str]) -> dict[str, object]:
+    """The learner family and parameters a registered version's tags record (versions registered
+    before the tags existed were random forests, with no parameters recorded)."""
+    return {
+        LEARNER: version_tags.get(LEARNER, "random_forest (untagged)"),
+        "params": json.loads(version_tags.get(LEARNER_PARAMS, "{}")),
+    }
 
 
 def comparison_figures(comparison: Comparison) -> dict[str, float]:
@@ -132,6 +145,7 @@ def promotion_result(
             "challenger_version": int(context.challenger_version),
             "champion_version_before": int(context.champion_version) if context.champion_version else None,
             "champion_version_after": int(champion_after) if champion_after else None,
+            "learners": dg.MetadataValue.json(context.learners),
             "evaluation": dg.MetadataValue.md(evaluation_table(comparison)),
             "metrics": dg.MetadataValue.json(evaluation_figures(comparison)),
             "compared_on_rows": comparison.rows,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from mlvp_assets.ml.evaluation import Metrics
 from mlvp_assets.ml.spark_model import load_spark_model
+from mlvp_assets.ml.training import FEATURE_IMPORTANCE_ARTIFACT
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-# The table of (feature, importance) that ml/training.py's log_trained_model logs in every training run.
-FEATURE_IMPORTANCE_ARTIFACT = "feature_importance.csv"
 
 
 def alias_uri(name: str, alias: str) -> str:

@@ -24,7 +24,14 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from mlvp_assets.delta_tables import single_row
-from mlvp_assets.ml.evaluation import Metrics, constant_prediction_metrics, median_price, regression_metrics
+from mlvp_assets.ml.evaluation import (
+    Evaluation,
+    Metrics,
+    constant_prediction_metrics,
+    evaluate,
+    median_price,
+    regression_metrics,
+)
 from mlvp_assets.ml.features import (
     FEATURE_COLUMNS,
     GBT_MIN_INSTANCES_PER_NODE,
@@ -60,6 +67,8 @@ SPLIT_COLUMN = "split"
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
 TRAINING_SET_COLUMNS: tuple[str, ...] = (LISTING_ID, PARTITION_COLUMN, *FEATURE_COLUMNS, TARGET, SPLIT_COLUMN)
 MODEL_ARTIFACT_PATH = "model"
+# The table of (feature, importance) every training run logs; the data-drift report reads it.
+FEATURE_IMPORTANCE_ARTIFACT = "feature_importance.csv"
 LEARNER = "learner"  # the MLflow parameter (and model-version tag) naming the chosen family
 LEARNER_PARAMS = "learner_params"  # the model-version tag with its parameters (JSON)
 EARLY_STOPPING_COLUMN = "_early_stopping"
@@ -470,6 +479,7 @@ class TrainedPriceModel:
     price_cap: float | None
     fit: Metrics  # on the rows it was fitted on (train + validation)
     test: Metrics  # on the test rows the model scores
+    test_evaluation: Evaluation  # every figure on those rows: MAE by price band and room type, ...
     test_unscored_rows: int
     baseline_price: float  # the training median
     baseline_test: Metrics  # the median on every test row
@@ -489,6 +499,7 @@ def train_price_model(training_set: DataFrame, settings: TrainingSettings) -> Tr
     model = fit_price_model(fit_rows, params, settings, price_cap)
     fitted = time.perf_counter()
     baseline_price = median_price(fit_rows)
+    test_evaluation = evaluate(model.transform(test))
     return TrainedPriceModel(
         model=model,
         params=params,
@@ -497,7 +508,8 @@ def train_price_model(training_set: DataFrame, settings: TrainingSettings) -> Tr
         best=best,
         price_cap=price_cap,
         fit=regression_metrics(model.transform(fit_rows)),
-        test=regression_metrics(model.transform(test)),
+        test=test_evaluation.metrics,
+        test_evaluation=test_evaluation,
         test_unscored_rows=test.where(unscorable_condition(model)).count(),
         baseline_price=baseline_price,
         baseline_test=constant_prediction_metrics(test, baseline_price),
@@ -596,7 +608,7 @@ def log_trained_model(
     )
     mlflow.log_metrics(
         {
-            **trained.test.prefixed("test"),
+            **trained.test_evaluation.figures("test"),
             **trained.fit.prefixed("fit"),
             **trained.best.validation.prefixed("best_validation"),
             **trained.best.train.prefixed("best_train"),
@@ -607,7 +619,7 @@ def log_trained_model(
         }
     )
     importance = feature_importance_table(trained.model)
-    mlflow.log_text(importance.to_csv(index=False), "feature_importance.csv")
+    mlflow.log_text(importance.to_csv(index=False), FEATURE_IMPORTANCE_ARTIFACT)
     mlflow.log_figure(
         feature_importance_figure(importance, trained.params.family.value), "feature_importance.png"
     )

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from mlvp_assets.gold.transform import enrich_listings
 from mlvp_assets.ml.assets import challenger_beats_champion, price_model, training_set
 from mlvp_assets.ml.features import PREDICTION, LearnerFamily, unscorable_rows
-from mlvp_assets.ml.registry import load_version
+from mlvp_assets.ml.registry import CHALLENGER, load_version
 from mlvp_assets.ml.training import LEARNER, SPLIT_COLUMN, TEST
 from mlvp_assets.names import TRAINING_SET_TABLE
 from mlvp_assets.resources.mlflow import airbnb_price_name, local_tracking_uri
@@ -56,6 +56,10 @@ def train(resources: dict, config: dict, snapshot: bool) -> dg.ExecuteInProcessR
     )
     (check,) = result.get_asset_check_evaluations()
     assert check.metadata["decision"].value in ("promoted", "rejected")
+    # The check names what it compared: the learner and parameters of each version.
+    challenger = check.metadata["learners"].value[CHALLENGER]
+    assert challenger[LEARNER] == model_metadata(result)[LEARNER]
+    assert challenger["params"] == model_metadata(result)["best_params"]
     return result
 
 

@@ -117,8 +117,16 @@ def test_training_set_is_a_split_delta_snapshot(trained, spark):
 
 def test_parent_run_records_metrics_parameters_artifacts_and_the_model(trained, good_run):
     assert good_run.info.status == "FINISHED"
+    metrics = good_run.data.metrics
     for metric in ("test_mae", "test_rmse", "test_r2", "baseline_test_mae", "model_logging_seconds"):
-        assert metric in good_run.data.metrics
+        assert metric in metrics
+    # The full evaluation of the test rows, the figures the champion check and the dashboard show.
+    for metric in ("test_log_r2", "test_median_ae", "test_mae_under_1000", "test_mae_room_type_private_room"):
+        assert metric in metrics
+    assert 0 < metrics["test_median_ae"] < metrics["test_mae"] * 1.5
+    assert materialized(trained.good, "price_model")["test_figures"]["test_mae"] == pytest.approx(
+        metrics["test_mae"], abs=1e-3
+    )
     for param in (
         "learner",
         "best_numTrees",

@@ -12,6 +12,7 @@ from mlvp_assets.ml.checks import (
     decision_tags,
     evaluation_figures,
     evaluation_table,
+    learner_of,
     no_challenger_result,
     promotion_result,
 )
@@ -140,3 +141,12 @@ def test_a_rejected_challenger_keeps_its_alias_and_the_champion_stays(registry):
 
     assert aliased_versions(registry, "m") == {CHAMPION: "1", CHALLENGER: "2"}
     assert registry.get_model_version("m", "2").tags["promotion_reason"] == "worse"
+
+
+def test_the_learner_of_a_version_comes_from_its_tags_and_older_versions_say_they_are_untagged():
+    tagged = learner_of(
+        {"learner": "xgboost", "learner_params": '{"max_depth": 6, "objective": "reg:quantileerror"}'}
+    )
+
+    assert tagged == {"learner": "xgboost", "params": {"max_depth": 6, "objective": "reg:quantileerror"}}
+    assert learner_of({"training_set_version": "3"}) == {"learner": "random_forest (untagged)", "params": {}}

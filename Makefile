@@ -13,16 +13,10 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test,dev]"
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test,dev,bench]"
 	touch $@
 
 install: $(VENV)/.installed
-
-# The bench extra (LightGBM, bench/model_quality.py's reference learner) on top of install, from the
-# same constraints; only `make bench` needs it.
-$(VENV)/.installed-bench: $(VENV)/.installed pyproject.toml constraints.txt
-	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable ".[test,dev,bench]"
-	touch $@
 
 # The Dagster instance's settings from the repository (the run queue's limit on concurrent Spark
 # runs): deploy/dagster.yaml, copied into DAGSTER_HOME, which `make clean` deletes.
@@ -65,7 +59,7 @@ mlflow-ui: install
 # Every script in bench/ (bench/bare_day.py is the limit bench/daily.py measures against, not a
 # benchmark of its own); daily.py runs its quick mode, `make bench DAILY_BENCH=--full` the full one.
 DAILY_BENCH ?=
-bench: $(VENV)/.installed-bench
+bench: install
 	for script in bench/*.py; do \
 		case "$$script" in bench/bare_day.py) continue ;; bench/daily.py) args="$(DAILY_BENCH)" ;; *) args="" ;; esac; \
 		$(BIN)/python "$$script" $$args || exit 1; \

@@ -26,7 +26,7 @@ def model_quality() -> ModuleType:
     ``importorskip``: the script must be the first to import LightGBM (it sets OpenMP's wait
     policy for it, without which two threads on busy shared cores are many times slower)."""
     if importlib.util.find_spec("lightgbm") is None:
-        pytest.skip("LightGBM is the bench extra, which make bench installs")
+        pytest.skip("LightGBM is the bench extra, which make install installs")
     spec = importlib.util.spec_from_file_location("model_quality", REPO_ROOT / "bench" / "model_quality.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

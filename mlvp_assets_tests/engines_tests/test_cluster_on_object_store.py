@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from mlvp_assets.ml.features import families_supported_by
 from mlvp_assets_tests.engines_tests.conftest import REPO_ROOT, driver_environment, run_probe, run_process
 from mlvp_assets_tests.engines_tests.history import (
     DAILY_DAY,
@@ -256,6 +257,18 @@ def test_executors_run_the_shipped_environment_not_the_checkout(prod_history):
     for path in (executor["executable"], executor["package"]):
         assert not Path(path).is_relative_to(REPO_ROOT), path  # neither the checkout nor its .venv
     assert prod_history.probe["spark_archives"].endswith("#environment")
+
+
+def test_every_learner_family_fits_saves_loads_and_predicts_the_same_on_the_cluster(prod_history):
+    """The families the search offers on a classic session, measured on the standalone cluster
+    with the bucket as MLflow's staging folder: all three, XGBoost's barrier jobs included."""
+    outcomes = prod_history.probe["learner_families"]
+    print(f"\nlearner families on the cluster: {json.dumps(outcomes)[:3000]}", file=sys.stderr)
+
+    assert {family for family, outcome in outcomes.items() if outcome["ok"]} == {
+        family.value for family in families_supported_by(spark_connect=False)
+    }
+    assert all(outcome["max_abs_difference"] <= 1e-9 for outcome in outcomes.values())
 
 
 def test_the_master_lists_every_run_as_an_application(prod_history):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from mlvp_assets.ml.features import LearnerFamily, families_supported_by
 from mlvp_assets.resources.mlflow import airbnb_price_name
 from mlvp_assets.resources.spark import delta_maven_coordinate
 from mlvp_assets_tests.engines_tests.conftest import REPO_ROOT, driver_environment, run_probe, run_process
@@ -66,6 +67,7 @@ class ConnectHistory:
     champion: dict[str, str]
     model_flavors: list[str]
     leftover_staging: list[str]
+    learner_families: dict[str, dict]  # family -> the probe's fit / save / load / predict outcome
 
 
 def _champion(tracking_uri: str) -> tuple[dict[str, str], list[str]]:
@@ -124,6 +126,7 @@ def connect_history(history, tmp_path_factory) -> ConnectHistory:
         champion=champion,
         model_flavors=flavors,
         leftover_staging=sorted(path.name for path in staging.iterdir()) if staging.exists() else [],
+        learner_families=probe["learner_families"],
     )
 
 
@@ -146,6 +149,19 @@ def test_the_model_trained_over_connect_is_the_champion_in_the_spark_flavour(con
     assert connect_history.champion["version"] == "1"
     assert connect_history.model_flavors == ["python_function", "spark"]
     assert connect_history.leftover_staging == []  # staged copies are deleted after use
+
+
+def test_the_families_offered_over_connect_are_exactly_those_that_work_there(connect_history):
+    """What families_supported_by claims for Spark Connect, measured: the forest and GBT fit, save
+    through MLflow, load and predict the same; XGBoost's Spark estimator fails (it drives the
+    classic SparkContext)."""
+    outcomes = connect_history.learner_families
+    print(f"\nlearner families over Spark Connect: {json.dumps(outcomes)[:3000]}", file=sys.stderr)
+    working = {family for family, outcome in outcomes.items() if outcome["ok"]}
+
+    assert working == {family.value for family in families_supported_by(spark_connect=True)}
+    assert all(outcomes[family]["max_abs_difference"] <= 1e-9 for family in working)
+    assert outcomes[LearnerFamily.XGBOOST.value]["error"]
 
 
 def test_a_failing_test_leaves_no_process_of_the_connect_server_behind(tmp_path):

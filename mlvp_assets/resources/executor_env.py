@@ -2,11 +2,12 @@
 
 Python code reaches the executors when Spark runs a function there: the landing-file parser that
 ``bronze_listings`` runs through ``mapInPandas`` (:mod:`mlvp_assets.bronze.landing_csv` and what it
-imports: pandas, pyarrow, numpy, :mod:`mlvp_assets.files`). On a cluster the executors have neither
-the package nor those libraries, so the Spark session ships them the way Spark's Python package
-management documents: a virtualenv packed with venv-pack, passed as ``spark.archives`` with the
-alias ``environment``, unpacked by Spark in every executor's working folder, and run as
-``PYSPARK_PYTHON=./environment/bin/python``.
+imports: pandas, pyarrow, numpy, :mod:`mlvp_assets.files`), and XGBoost's Spark estimator, which
+trains in a barrier task and predicts in a pandas UDF (``xgboost``, which needs scipy). On a
+cluster the executors have neither the package nor those libraries, so the Spark session ships
+them the way Spark's Python package management documents: a virtualenv packed with venv-pack,
+passed as ``spark.archives`` with the alias ``environment``, unpacked by Spark in every
+executor's working folder, and run as ``PYSPARK_PYTHON=./environment/bin/python``.
 
 The environment is small on purpose: not the project's development virtualenv (over a gigabyte)
 but a fresh one holding the project's package and the distributions the executors import, with
@@ -40,8 +41,9 @@ from mlvp_assets.settings import EXECUTOR_ENV_CACHE
 
 logger = logging.getLogger(__name__)
 
-# What functions run on executors import; their dependencies come along.
-EXECUTOR_DISTRIBUTIONS = ("pandas", "pyarrow", "numpy")
+# What functions run on executors import; their dependencies come along. xgboost-cpu: XGBoost's
+# Spark estimator trains and predicts inside executor tasks (it brings scipy, about 30 MB packed).
+EXECUTOR_DISTRIBUTIONS = ("pandas", "pyarrow", "numpy", "xgboost-cpu")
 ARCHIVE_ALIAS = "environment"
 EXECUTOR_PYTHON = f"./{ARCHIVE_ALIAS}/bin/python"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # mlvp_assets/

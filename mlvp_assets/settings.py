@@ -82,8 +82,8 @@ IVY_DIR = Setting("MLVP_IVY_DIR", "where Spark caches the JARs it fetches (spark
 SHIP_PYTHON_ENV = Setting(
     "MLVP_SHIP_PYTHON_ENV",
     "prod with a classic master: pack the executors' Python environment (the project with pandas, "
-    "pyarrow, numpy and xgboost-cpu at the driver's versions) and ship it through spark.archives; "
-    "false when the cluster image already has them (executors then run PYSPARK_PYTHON)",
+    "pyarrow, numpy, xgboost-cpu and scikit-learn at the driver's versions) and ship it through "
+    "spark.archives; false when the cluster image already has them (executors then run PYSPARK_PYTHON)",
     "true",
 )
 EXECUTOR_ENV_CACHE = Setting(

@@ -3,7 +3,7 @@
 Python code reaches the executors when Spark runs a function there: the landing-file parser that
 ``bronze_listings`` runs through ``mapInPandas`` (:mod:`mlvp_assets.bronze.landing_csv` and what it
 imports: pandas, pyarrow, numpy, :mod:`mlvp_assets.files`), and XGBoost's Spark estimator, which
-trains in a barrier task and predicts in a pandas UDF (``xgboost``, which needs scipy). On a
+trains in a barrier task and predicts in a pandas UDF (``xgboost``, scipy, scikit-learn). On a
 cluster the executors have neither the package nor those libraries, so the Spark session ships
 them the way Spark's Python package management documents: a virtualenv packed with venv-pack,
 passed as ``spark.archives`` with the alias ``environment``, unpacked by Spark in every
@@ -42,8 +42,9 @@ from mlvp_assets.settings import EXECUTOR_ENV_CACHE
 logger = logging.getLogger(__name__)
 
 # What functions run on executors import; their dependencies come along. xgboost-cpu: XGBoost's
-# Spark estimator trains and predicts inside executor tasks (it brings scipy, about 30 MB packed).
-EXECUTOR_DISTRIBUTIONS = ("pandas", "pyarrow", "numpy", "xgboost-cpu")
+# Spark estimator trains and predicts inside executor tasks (it brings scipy); its prediction UDF
+# builds an XGBRegressor, which needs scikit-learn (xgboost's own `pyspark` extra names it).
+EXECUTOR_DISTRIBUTIONS = ("pandas", "pyarrow", "numpy", "xgboost-cpu", "scikit-learn")
 ARCHIVE_ALIAS = "environment"
 EXECUTOR_PYTHON = f"./{ARCHIVE_ALIAS}/bin/python"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # mlvp_assets/

@@ -61,7 +61,7 @@ def test_the_archive_is_built_once_and_then_taken_from_the_cache(packed):
 
 
 @pytest.mark.slow
-def test_the_unpacked_archive_runs_the_parser_on_its_own(packed, tmp_path):
+def test_the_unpacked_archive_runs_the_parser_and_xgboosts_regressor_on_its_own(packed, tmp_path):
     unpacked = tmp_path / ARCHIVE_ALIAS
     with tarfile.open(packed.archive) as archive:
         archive.extractall(unpacked, filter="fully_trusted")
@@ -69,9 +69,14 @@ def test_the_unpacked_archive_runs_the_parser_on_its_own(packed, tmp_path):
     assert "lib/python3.11/site-packages/mlvp_assets/bronze/landing_csv.py" in names
     assert not any(name.startswith("lib/python3.11/site-packages/pyspark") for name in names)
     # Run as an executor would: from the folder the archive is unpacked in, without the checkout.
+    # XGBoost's Spark prediction UDF builds an XGBRegressor on the executor, which needs
+    # scikit-learn: the cluster's training_job failed with "sklearn needs to be installed" without it.
     script = (
-        "import sys, mlvp_assets, pandas, mlvp_assets.bronze.landing_csv; "
-        "print(sys.executable); print(mlvp_assets.__file__); print(pandas.__version__)"
+        "import sys, mlvp_assets, pandas, numpy, mlvp_assets.bronze.landing_csv; "
+        "from xgboost.sklearn import XGBRegressor; "
+        "model = XGBRegressor(n_estimators=2).fit(numpy.arange(20.0).reshape(10, 2), numpy.arange(10.0)); "
+        "print(sys.executable); print(mlvp_assets.__file__); print(pandas.__version__); "
+        "print(len(model.predict(numpy.zeros((3, 2)))))"
     )
     done = subprocess.run(
         [EXECUTOR_PYTHON, "-c", script],
@@ -82,7 +87,8 @@ def test_the_unpacked_archive_runs_the_parser_on_its_own(packed, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    executable, package, pandas_version = done.stdout.split()
+    executable, package, pandas_version, predictions = done.stdout.split()
+    assert predictions == "3"
     assert Path(executable) == unpacked / "bin" / "python"
     assert Path(package).is_relative_to(unpacked)
     import pandas

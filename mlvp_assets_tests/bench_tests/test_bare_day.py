@@ -8,9 +8,7 @@ scores and the drift figures included, must be equal. A bare day that skips a st
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -39,7 +37,8 @@ from mlvp_assets.resources.mlflow import model_registry_for
 from mlvp_assets.resources.storage import StorageResource
 from mlvp_assets.schema import PARTITION_COLUMN
 from mlvp_assets.simulate import ERROR_TYPES, simulate_landing
-from mlvp_assets_tests.conftest import DAY_1, REPO_ROOT
+from mlvp_assets_tests.bench_tests.scripts import load_bench_script
+from mlvp_assets_tests.conftest import DAY_1
 
 pytestmark = pytest.mark.slow
 
@@ -78,12 +77,7 @@ TRAINING = {
 @pytest.fixture(scope="module")
 def bare_day() -> ModuleType:
     """The script as a module (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("bare_day", REPO_ROOT / "bench" / "bare_day.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("bare_day")
 
 
 def _dagster_env(patch: pytest.MonkeyPatch, root: Path) -> None:

@@ -7,7 +7,6 @@ No Spark: the reference is a plain function of pandas frames.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from types import ModuleType
 
 import numpy as np
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 
 from mlvp_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET
-from mlvp_assets_tests.conftest import REPO_ROOT
+from mlvp_assets_tests.bench_tests.scripts import load_bench_script
 
 ROOM_FACTORS = {"Entire home/apt": 1.0, "Private room": 0.5, "Shared room": 0.25}
 
@@ -27,12 +26,7 @@ def model_quality() -> ModuleType:
     policy for it, without which two threads on busy shared cores are many times slower)."""
     if importlib.util.find_spec("lightgbm") is None:
         pytest.skip("LightGBM is the bench extra, which make install installs")
-    spec = importlib.util.spec_from_file_location("model_quality", REPO_ROOT / "bench" / "model_quality.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("model_quality")
 
 
 def listings(
